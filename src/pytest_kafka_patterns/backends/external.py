@@ -1,0 +1,101 @@
+"""Services someone else runs (a CI service container, a shared dev cluster).
+
+Nothing is started or stopped; we only check that the address answers, and tests keep
+their data in unique topics and per-worker Redis databases.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from urllib.parse import urlparse
+
+from ..capabilities import APACHE_KAFKA
+from ..config import KafkaSettings, RedisSettings
+from ..errors import ConfigError, ServiceUnreachable
+from ..probes import kafka_api_versions, redis_ping, split_host_port, wait_until
+from .base import KafkaBroker, RedisServer, Running
+
+NAME = "external"
+DEFAULT_TIMEOUT = 10.0
+
+#: Apache Kafka refuses sessions under group.min.session.timeout.ms (6 s by default).
+KAFKA_CONSUMER_DEFAULTS = {"session_timeout_ms": 6000, "heartbeat_interval_ms": 1000}
+
+
+def parse_bootstrap_servers(text: str) -> list[tuple[str, int]]:
+    """``host:port,host:port`` as pairs; raise :class:`ConfigError` when malformed."""
+    servers = []
+    for part in text.split(","):
+        if not part.strip():
+            continue
+        try:
+            servers.append(split_host_port(part, 9092))
+        except ValueError as exc:
+            raise ConfigError(
+                f"bad Kafka bootstrap server {part.strip()!r} ({exc}); "
+                "expected host:port[,host:port]."
+            ) from None
+    if not servers:
+        raise ConfigError("the Kafka bootstrap servers are empty; expected host:port.")
+    return servers
+
+
+def start_kafka(settings: KafkaSettings, workdir: Path) -> Running[KafkaBroker]:
+    """Check that the given cluster answers Kafka requests."""
+    if not settings.bootstrap_servers:
+        raise ConfigError(
+            "--kafka-backend=external needs an address: pass --kafka-bootstrap-servers "
+            "host:port or set PYTEST_KAFKA_BOOTSTRAP_SERVERS."
+        )
+    servers = parse_bootstrap_servers(settings.bootstrap_servers)
+    timeout = settings.startup_timeout or DEFAULT_TIMEOUT
+
+    def any_answers() -> bool:
+        return any(kafka_api_versions(host, port) for host, port in servers)
+
+    started = time.monotonic()
+    elapsed = wait_until(any_answers, timeout, interval=0.1)
+    if elapsed is None:
+        raise ServiceUnreachable(
+            f"no Kafka broker answered at {settings.bootstrap_servers} "
+            f"(tried for {time.monotonic() - started:.1f} s). Start the cluster, fix the "
+            "address, or drop --kafka-backend=external to get an embedded broker."
+        )
+    broker = KafkaBroker(
+        bootstrap_servers=",".join(f"{host}:{port}" for host, port in servers),
+        backend=NAME,
+        version="unknown",
+        capabilities=APACHE_KAFKA,
+        consumer_defaults=KAFKA_CONSUMER_DEFAULTS,
+        startup_seconds=elapsed,
+    )
+    return Running(broker, lambda: None)
+
+
+def start_redis(settings: RedisSettings, workdir: Path) -> Running[RedisServer]:
+    """Check that the given Redis answers PING."""
+    if not settings.url:
+        raise ConfigError(
+            "--redis-backend=external needs an address: pass --redis-url "
+            "redis://host:port or set PYTEST_REDIS_URL."
+        )
+    parsed = urlparse(settings.url)
+    if parsed.scheme not in ("redis", "") or not parsed.hostname:
+        raise ConfigError(f"bad Redis URL {settings.url!r}; expected redis://host:port.")
+    host, port = parsed.hostname, parsed.port or 6379
+    timeout = settings.startup_timeout or DEFAULT_TIMEOUT
+    started = time.monotonic()
+    elapsed = wait_until(
+        lambda: redis_ping(host, port, password=parsed.password), timeout, interval=0.1
+    )
+    if elapsed is None:
+        raise ServiceUnreachable(
+            f"no Redis answered PING at {host}:{port} "
+            f"(tried for {time.monotonic() - started:.1f} s). Start it, fix --redis-url, or "
+            "drop --redis-backend=external to get a redis-server process."
+        )
+    server = RedisServer(
+        host=host, port=port, backend=NAME, startup_seconds=elapsed, password=parsed.password
+    )
+    return Running(server, lambda: None)

