@@ -1,0 +1,64 @@
+"""aiokafka twins of the producer and consumer fixtures.
+
+Registered by the plugin only when both ``aiokafka`` and ``pytest-asyncio`` import.
+aiokafka's idempotent producer needs InitProducerId, which the embedded broker fails
+(see ``capabilities``), so these fixtures leave idempotence off unless asked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import pytest
+import pytest_asyncio
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+from . import clients, topics
+from .backends import KafkaBroker
+from .fixtures import worker_id
+
+
+@pytest_asyncio.fixture
+async def aiokafka_producer(kafka_broker: KafkaBroker) -> AsyncIterator[AIOKafkaProducer]:
+    """A started ``AIOKafkaProducer`` (JSON values, UTF-8 keys, ``acks="all"``)."""
+    producer = AIOKafkaProducer(
+        bootstrap_servers=kafka_broker.bootstrap_servers,
+        value_serializer=clients.json_serializer,
+        key_serializer=clients.key_serializer,
+        acks="all",
+    )
+    await producer.start()
+    try:
+        yield producer
+    finally:
+        await producer.stop()
+
+
+@pytest_asyncio.fixture
+async def aiokafka_consumer_factory(
+    kafka_broker: KafkaBroker, request: pytest.FixtureRequest
+) -> AsyncIterator[Callable[..., Awaitable[AIOKafkaConsumer]]]:
+    """``await make(*topics, group_id=None, **overrides)`` -> a started consumer."""
+    made: list[AIOKafkaConsumer] = []
+
+    async def make(*topic_names: str, group_id: str | None = None, **overrides: Any) -> Any:
+        if group_id is None:
+            group_id = topics.unique_name("group", request.node.name, worker_id())
+        config: dict[str, Any] = {
+            "bootstrap_servers": kafka_broker.bootstrap_servers,
+            "group_id": group_id,
+            "auto_offset_reset": "earliest",
+            "value_deserializer": clients.json_deserializer,
+            "key_deserializer": clients.key_deserializer,
+            **kafka_broker.consumer_defaults,
+            **overrides,
+        }
+        consumer = AIOKafkaConsumer(*topic_names, **config)
+        await consumer.start()
+        made.append(consumer)
+        return consumer
+
+    yield make
+    for consumer in made:
+        await consumer.stop()

@@ -1,0 +1,1 @@
+"""pytest hooks and fixtures for order-event factories, topic reading and assertions."""

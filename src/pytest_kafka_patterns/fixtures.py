@@ -1,0 +1,244 @@
+"""Fixture factories: each returns a pytest fixture, so a conftest can declare more.
+
+The plugin declares the default instances (``kafka_broker``, ``redis_client``...) with
+these factories. A second broker with other settings is one line in a conftest::
+
+    from pytest_kafka_patterns.fixtures import kafka_broker_fixture
+    kafka_broker_b = kafka_broker_fixture(backend="embedded")
+
+Fixtures that need a broker or a Redis take the *name* of the fixture that provides it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+import redis
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
+
+from . import clients, topics
+from .backends import KafkaBroker, RedisServer, Running, start_kafka, start_redis
+from .config import Settings
+from .errors import ConfigError, KafkaPatternsError
+from .sharing import SharedService
+
+SETTINGS_KEY = pytest.StashKey[Settings]()
+STATE_DIR = "kafka-patterns"
+
+T = TypeVar("T", KafkaBroker, RedisServer)
+
+
+def settings_of(config: pytest.Config) -> Settings:
+    """The run's resolved settings (see :mod:`pytest_kafka_patterns.config`)."""
+    return config.stash[SETTINGS_KEY]
+
+
+def worker_id() -> str:
+    """The pytest-xdist worker id (``gw0``...), or ``""`` outside xdist."""
+    return os.environ.get("PYTEST_XDIST_WORKER", "")
+
+
+def worker_index() -> int:
+    worker = worker_id()
+    return int(worker[2:]) if worker.startswith("gw") and worker[2:].isdigit() else 0
+
+
+def run_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Directory shared by every process of this run (the xdist controller's base temp)."""
+    base = tmp_path_factory.getbasetemp()
+    return (base.parent if worker_id() else base) / STATE_DIR
+
+
+def _provide(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    kind: type[T],
+    start: Callable[[Path], Running[T]],
+) -> Iterator[T]:
+    """Start a service (once per run under xdist), hand it out, stop it at the end."""
+    key = request.fixturename
+    root = run_root(tmp_path_factory)
+    workdir = tmp_path_factory.mktemp(key, numbered=True)
+
+    def start_and_record() -> tuple[str, Callable[[], None]]:
+        try:
+            running = start(workdir)
+        except KafkaPatternsError as exc:
+            pytest.fail(f"{key}: {exc}", pytrace=False)
+        description = running.info.to_json()
+        (root / "services").mkdir(parents=True, exist_ok=True)
+        (root / "services" / f"{key}.json").write_text(description)
+        return description, running.stop
+
+    if worker_id():
+        shared = SharedService(root, key)
+        try:
+            description = shared.acquire(start_and_record)
+        except KafkaPatternsError as exc:
+            pytest.fail(f"{key}: {exc}", pytrace=False)
+        try:
+            yield kind.from_json(description)
+        finally:
+            shared.release()
+        return
+    description, stop = start_and_record()
+    try:
+        yield kind.from_json(description)
+    finally:
+        stop()
+
+
+def kafka_broker_fixture(*, scope: str = "session", **overrides: Any) -> Any:
+    """A fixture that provides a :class:`KafkaBroker`.
+
+    ``overrides`` replace fields of the run's Kafka settings, e.g. ``backend="embedded"``
+    or ``image="my/kafka:tag"``. Under xdist every worker shares one broker per fixture.
+    """
+
+    @pytest.fixture(scope=scope)  # type: ignore[call-overload]
+    def kafka_broker_factory_fixture(
+        request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+    ) -> Iterator[KafkaBroker]:
+        settings = settings_of(request.config).kafka.with_overrides(**overrides)
+        yield from _provide(
+            request, tmp_path_factory, KafkaBroker, lambda wd: start_kafka(settings, wd)
+        )
+
+    return kafka_broker_factory_fixture
+
+
+def redis_server_fixture(*, scope: str = "session", **overrides: Any) -> Any:
+    """A fixture that provides a :class:`RedisServer` whose ``db`` is this worker's own."""
+
+    @pytest.fixture(scope=scope)  # type: ignore[call-overload]
+    def redis_server_factory_fixture(
+        request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+    ) -> Iterator[RedisServer]:
+        settings = settings_of(request.config).redis.with_overrides(**overrides)
+        for server in _provide(
+            request, tmp_path_factory, RedisServer, lambda wd: start_redis(settings, wd)
+        ):
+            yield RedisServer(**{**server.__dict__, "db": worker_index()})
+
+    return redis_server_factory_fixture
+
+
+def kafka_admin_fixture(broker: str = "kafka_broker") -> Any:
+    """A session-wide ``KafkaAdminClient`` for the broker fixture named ``broker``."""
+
+    @pytest.fixture(scope="session")
+    def kafka_admin_factory_fixture(request: pytest.FixtureRequest) -> Iterator[KafkaAdminClient]:
+        info: KafkaBroker = request.getfixturevalue(broker)
+        admin = KafkaAdminClient(bootstrap_servers=info.bootstrap_servers)
+        yield admin
+        admin.close()
+
+    return kafka_admin_factory_fixture
+
+
+def kafka_topic_factory_fixture(admin: str = "kafka_admin") -> Any:
+    """``create(prefix="topic", partitions=3, **config) -> name``; topics die with the test.
+
+    Config keys may use underscores for dots: ``retention_ms=1000``.
+    """
+
+    @pytest.fixture
+    def kafka_topic_factory_factory_fixture(
+        request: pytest.FixtureRequest,
+    ) -> Iterator[Callable[..., str]]:
+        client: KafkaAdminClient = request.getfixturevalue(admin)
+        created: list[str] = []
+
+        def create(prefix: str = "topic", partitions: int = 3, **config: Any) -> str:
+            name = topics.unique_name(prefix, request.node.name, worker_id())
+            topics.create_topic(client, name, partitions, config)
+            created.append(name)
+            return name
+
+        yield create
+        topics.delete_topics(client, created)
+
+    return kafka_topic_factory_factory_fixture
+
+
+def kafka_producer_factory_fixture(broker: str = "kafka_broker") -> Any:
+    """``make(**overrides) -> KafkaProducer`` (JSON values, UTF-8 keys, ``acks="all"``)."""
+
+    @pytest.fixture
+    def kafka_producer_factory_factory_fixture(
+        request: pytest.FixtureRequest,
+    ) -> Iterator[Callable[..., KafkaProducer]]:
+        info: KafkaBroker = request.getfixturevalue(broker)
+        made: list[KafkaProducer] = []
+
+        def make(**overrides: Any) -> KafkaProducer:
+            producer = clients.new_producer(info.bootstrap_servers, **overrides)
+            made.append(producer)
+            return producer
+
+        yield make
+        for producer in made:
+            producer.flush(timeout=10)
+            producer.close(timeout=5)
+
+    return kafka_producer_factory_factory_fixture
+
+
+def kafka_consumer_factory_fixture(broker: str = "kafka_broker") -> Any:
+    """``make(*topics, group_id=None, **overrides) -> KafkaConsumer``, closed after the test.
+
+    Without ``group_id`` the consumer gets a group no other test uses. Group timings come
+    from the broker (``KafkaBroker.consumer_defaults``), so a fresh group is assigned
+    as fast as that backend allows.
+    """
+
+    @pytest.fixture
+    def kafka_consumer_factory_factory_fixture(
+        request: pytest.FixtureRequest,
+    ) -> Iterator[Callable[..., KafkaConsumer]]:
+        info: KafkaBroker = request.getfixturevalue(broker)
+        made: list[KafkaConsumer] = []
+
+        def make(*topic_names: str, group_id: str | None = None, **overrides: Any) -> KafkaConsumer:
+            if group_id is None:
+                group_id = topics.unique_name("group", request.node.name, worker_id())
+            consumer = clients.new_consumer(
+                info.bootstrap_servers,
+                topic_names,
+                group_id=group_id,
+                group_defaults=info.consumer_defaults,
+                **overrides,
+            )
+            made.append(consumer)
+            return consumer
+
+        yield make
+        for consumer in made:
+            consumer.close()
+
+    return kafka_consumer_factory_factory_fixture
+
+
+def redis_client_fixture(server: str = "redis_server") -> Any:
+    """A ``redis.Redis`` on this worker's database, emptied before the test."""
+
+    @pytest.fixture
+    def redis_client_factory_fixture(request: pytest.FixtureRequest) -> Iterator[redis.Redis]:
+        info: RedisServer = request.getfixturevalue(server)
+        client = redis.Redis(host=info.host, port=info.port, db=info.db, password=info.password)
+        try:
+            client.flushdb()
+        except redis.ResponseError as exc:
+            raise ConfigError(
+                f"Redis at {info.host}:{info.port} refused database {info.db} ({exc}); "
+                "each xdist worker uses its own database: run fewer workers or give the "
+                "server more databases."
+            ) from exc
+        yield client
+        client.close()
+
+    return redis_client_factory_fixture

@@ -1,0 +1,97 @@
+"""Topics that belong to one test: unique names, created ready to use, then deleted."""
+
+from __future__ import annotations
+
+import itertools
+import re
+import time
+import uuid
+import warnings
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from kafka import KafkaAdminClient
+from kafka.admin import NewTopic
+from kafka.errors import KafkaError, UnknownTopicOrPartitionError
+
+from .errors import KafkaPatternsError
+from .probes import wait_until
+
+_ILLEGAL = re.compile(r"[^a-zA-Z0-9._-]+")
+_counter = itertools.count(1)
+MAX_NAME = 200
+
+
+def unique_name(prefix: str, owner: str = "", worker: str = "") -> str:
+    """A legal topic or group name no other test or xdist worker will use."""
+    parts = [prefix, owner, worker, f"{next(_counter)}{uuid.uuid4().hex[:6]}"]
+    name = "-".join(_ILLEGAL.sub("_", part).strip("_") for part in parts if part)
+    if len(name) > MAX_NAME:
+        name = name[-MAX_NAME:].lstrip("-_.")
+    return name
+
+
+def topic_configs(options: Mapping[str, Any]) -> dict[str, str]:
+    """``retention_ms=1000`` -> ``{"retention.ms": "1000"}``; dotted keys pass unchanged."""
+    configs = {}
+    for key, value in options.items():
+        if isinstance(value, bool):
+            value = str(value).lower()
+        configs[key.replace("_", ".")] = str(value)
+    return configs
+
+
+def create_topic(
+    admin: KafkaAdminClient,
+    name: str,
+    partitions: int = 3,
+    config: Mapping[str, Any] | None = None,
+    timeout: float = 10.0,
+) -> None:
+    """Create ``name`` and return once every partition has a leader."""
+    if partitions < 1:
+        raise ValueError(f"a topic needs at least one partition, not {partitions}")
+    new_topic = NewTopic(
+        name, num_partitions=partitions, replication_factor=1,
+        topic_configs=topic_configs(config or {}),
+    )
+    try:
+        admin.create_topics([new_topic], timeout_ms=int(timeout * 1000))
+    except KafkaError as exc:
+        raise KafkaPatternsError(f"could not create topic {name!r}: {exc}") from exc
+
+    def ready() -> bool:
+        try:
+            described = admin.describe_topics([name])
+        except KafkaError:
+            return False
+        for topic in described:
+            if topic.get("error_code", 0) != 0:
+                return False
+            leaders = [p.get("leader_id", p.get("leader", -1)) for p in topic.get("partitions", [])]
+            return len(leaders) == partitions and all(leader >= 0 for leader in leaders)
+        return False
+
+    if wait_until(ready, timeout, interval=0.01) is None:
+        raise KafkaPatternsError(
+            f"topic {name!r} was created but its {partitions} partitions had no leader "
+            f"within {timeout:g} s; is the broker healthy?"
+        )
+
+
+def delete_topics(admin: KafkaAdminClient, names: Iterable[str]) -> None:
+    """Delete topics, tolerating ones already gone; other failures become warnings."""
+    names = list(names)
+    if not names:
+        return
+    started = time.monotonic()
+    try:
+        admin.delete_topics(names, timeout_ms=5000)
+    except UnknownTopicOrPartitionError:
+        pass
+    except KafkaError as exc:
+        warnings.warn(
+            f"could not delete test topics {names} after {time.monotonic() - started:.1f} s: "
+            f"{exc}",
+            stacklevel=2,
+        )
