@@ -7,6 +7,8 @@ aiokafka's idempotent producer needs InitProducerId, which the embedded broker f
 
 from __future__ import annotations
 
+import asyncio
+import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -18,9 +20,22 @@ from . import clients, topics
 from .backends import KafkaBroker
 from .fixtures import worker_id
 
+#: Stopping a client must never hang a test run (aiokafka retries some requests forever).
+STOP_TIMEOUT = 10.0
+
+
+async def _stop(client: AIOKafkaProducer | AIOKafkaConsumer) -> None:
+    try:
+        await asyncio.wait_for(client.stop(), STOP_TIMEOUT)
+    except asyncio.TimeoutError:
+        warnings.warn(f"{type(client).__name__} did not stop within {STOP_TIMEOUT:g} s",
+                      stacklevel=2)
+
 
 @pytest_asyncio.fixture
-async def aiokafka_producer(kafka_broker: KafkaBroker) -> AsyncIterator[AIOKafkaProducer]:
+async def aiokafka_producer(
+    kafka_broker: KafkaBroker, kafka_topic_factory: Any
+) -> AsyncIterator[AIOKafkaProducer]:
     """A started ``AIOKafkaProducer`` (JSON values, UTF-8 keys, ``acks="all"``)."""
     producer = AIOKafkaProducer(
         bootstrap_servers=kafka_broker.bootstrap_servers,
@@ -32,12 +47,12 @@ async def aiokafka_producer(kafka_broker: KafkaBroker) -> AsyncIterator[AIOKafka
     try:
         yield producer
     finally:
-        await producer.stop()
+        await _stop(producer)
 
 
 @pytest_asyncio.fixture
 async def aiokafka_consumer_factory(
-    kafka_broker: KafkaBroker, request: pytest.FixtureRequest
+    kafka_broker: KafkaBroker, kafka_topic_factory: Any, request: pytest.FixtureRequest
 ) -> AsyncIterator[Callable[..., Awaitable[AIOKafkaConsumer]]]:
     """``await make(*topics, group_id=None, **overrides)`` -> a started consumer."""
     made: list[AIOKafkaConsumer] = []
@@ -61,4 +76,4 @@ async def aiokafka_consumer_factory(
 
     yield make
     for consumer in made:
-        await consumer.stop()
+        await _stop(consumer)

@@ -9,6 +9,15 @@ from typing import Any
 
 from kafka import KafkaConsumer, KafkaProducer
 
+try:  # kafka-python 3 wants Serializer objects and warns on plain callables
+    from kafka.serializer import DeserializeWrapper, SerializeWrapper
+except ImportError:  # kafka-python 2 takes the callables themselves
+
+    def SerializeWrapper(fn: Any) -> Any:  # type: ignore[no-redef]  # noqa: N802
+        return fn
+
+    DeserializeWrapper = SerializeWrapper  # type: ignore[misc,assignment]
+
 #: A consumer iterated with ``for record in consumer`` stops after this long without a
 #: record instead of blocking the test forever. Override with ``consumer_timeout_ms``.
 DEFAULT_CONSUMER_TIMEOUT_MS = 10_000
@@ -52,8 +61,8 @@ def producer_config(bootstrap_servers: str, **overrides: Any) -> dict[str, Any]:
     """kafka-python producer settings: JSON values, UTF-8 keys, ``acks="all"``."""
     config: dict[str, Any] = {
         "bootstrap_servers": bootstrap_servers,
-        "value_serializer": json_serializer,
-        "key_serializer": key_serializer,
+        "value_serializer": SerializeWrapper(json_serializer),
+        "key_serializer": SerializeWrapper(key_serializer),
         "acks": "all",
     }
     config.update(overrides)
@@ -72,8 +81,8 @@ def consumer_config(
         "bootstrap_servers": bootstrap_servers,
         "group_id": group_id,
         "auto_offset_reset": "earliest",
-        "value_deserializer": json_deserializer,
-        "key_deserializer": key_deserializer,
+        "value_deserializer": DeserializeWrapper(json_deserializer),
+        "key_deserializer": DeserializeWrapper(key_deserializer),
         "consumer_timeout_ms": DEFAULT_CONSUMER_TIMEOUT_MS,
     }
     config.update(group_defaults)

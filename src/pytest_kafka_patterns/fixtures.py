@@ -165,7 +165,18 @@ def kafka_topic_factory_fixture(admin: str = "kafka_admin") -> Any:
     return kafka_topic_factory_factory_fixture
 
 
-def kafka_producer_factory_fixture(broker: str = "kafka_broker") -> Any:
+def _outlive_clients(request: pytest.FixtureRequest, topic_factory: str | None) -> None:
+    """Set up the topic factory first, so it tears down (deletes topics) after the clients.
+
+    A client closed after its topic is gone can retry its final commit forever.
+    """
+    if topic_factory:
+        request.getfixturevalue(topic_factory)
+
+
+def kafka_producer_factory_fixture(
+    broker: str = "kafka_broker", topic_factory: str | None = "kafka_topic_factory"
+) -> Any:
     """``make(**overrides) -> KafkaProducer`` (JSON values, UTF-8 keys, ``acks="all"``)."""
 
     @pytest.fixture
@@ -173,6 +184,7 @@ def kafka_producer_factory_fixture(broker: str = "kafka_broker") -> Any:
         request: pytest.FixtureRequest,
     ) -> Iterator[Callable[..., KafkaProducer]]:
         info: KafkaBroker = request.getfixturevalue(broker)
+        _outlive_clients(request, topic_factory)
         made: list[KafkaProducer] = []
 
         def make(**overrides: Any) -> KafkaProducer:
@@ -188,7 +200,9 @@ def kafka_producer_factory_fixture(broker: str = "kafka_broker") -> Any:
     return kafka_producer_factory_factory_fixture
 
 
-def kafka_consumer_factory_fixture(broker: str = "kafka_broker") -> Any:
+def kafka_consumer_factory_fixture(
+    broker: str = "kafka_broker", topic_factory: str | None = "kafka_topic_factory"
+) -> Any:
     """``make(*topics, group_id=None, **overrides) -> KafkaConsumer``, closed after the test.
 
     Without ``group_id`` the consumer gets a group no other test uses. Group timings come
@@ -201,6 +215,7 @@ def kafka_consumer_factory_fixture(broker: str = "kafka_broker") -> Any:
         request: pytest.FixtureRequest,
     ) -> Iterator[Callable[..., KafkaConsumer]]:
         info: KafkaBroker = request.getfixturevalue(broker)
+        _outlive_clients(request, topic_factory)
         made: list[KafkaConsumer] = []
 
         def make(*topic_names: str, group_id: str | None = None, **overrides: Any) -> KafkaConsumer:

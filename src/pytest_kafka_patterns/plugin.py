@@ -47,8 +47,17 @@ def pytest_configure(config: pytest.Config) -> None:
     )
     if not fixtures.worker_id():
         reaper.reap_orphans()
-    if find_spec("pytest_asyncio") and find_spec("aiokafka"):
+        _reap_orphan_containers()
+    if config.pluginmanager.hasplugin("asyncio") and find_spec("aiokafka"):
         config.pluginmanager.register(import_module(".aio", __package__), "kafka_patterns_aio")
+
+
+def _reap_orphan_containers() -> None:
+    """Remove containers a killed run left behind; only where an engine already answers."""
+    from .backends.docker import docker_available, reap_orphan_containers
+
+    if docker_available():
+        reap_orphan_containers()
 
 
 def pytest_report_header(config: pytest.Config) -> str:
