@@ -25,9 +25,12 @@ def processes_marked(mark: str) -> list[psutil.Process]:
     found = []
     for process in psutil.process_iter(["pid"]):
         try:
-            if process.environ().get("KP_TEST_MARK") == mark and process.pid != os.getpid():
-                if process.status() != psutil.STATUS_ZOMBIE:
-                    found.append(process)
+            if (
+                process.environ().get("KP_TEST_MARK") == mark
+                and process.pid != os.getpid()
+                and process.status() != psutil.STATUS_ZOMBIE
+            ):
+                found.append(process)
         except (psutil.NoSuchProcess, psutil.AccessDenied):
             continue
     return found

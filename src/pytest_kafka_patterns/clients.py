@@ -13,10 +13,10 @@ try:  # kafka-python 3 wants Serializer objects and warns on plain callables
     from kafka.serializer import DeserializeWrapper, SerializeWrapper
 except ImportError:  # kafka-python 2 takes the callables themselves
 
-    def SerializeWrapper(fn: Any) -> Any:  # type: ignore[no-redef]  # noqa: N802
+    def SerializeWrapper(fn: Any) -> Any:
         return fn
 
-    DeserializeWrapper = SerializeWrapper  # type: ignore[misc,assignment]
+    DeserializeWrapper = SerializeWrapper
 
 #: A consumer iterated with ``for record in consumer`` stops after this long without a
 #: record instead of blocking the test forever. Override with ``consumer_timeout_ms``.

@@ -60,7 +60,7 @@ def _provide(
     start: Callable[[Path], Running[T]],
 ) -> Iterator[T]:
     """Start a service (once per run under xdist), hand it out, stop it at the end."""
-    key = request.fixturename
+    key = request.fixturename or kind.__name__
     root = run_root(tmp_path_factory)
     workdir = tmp_path_factory.mktemp(key, numbered=True)
 
@@ -99,7 +99,7 @@ def kafka_broker_fixture(*, scope: str = "session", **overrides: Any) -> Any:
     or ``image="my/kafka:tag"``. Under xdist every worker shares one broker per fixture.
     """
 
-    @pytest.fixture(scope=scope)  # type: ignore[call-overload]
+    @pytest.fixture(scope=scope)  # type: ignore[call-overload, untyped-decorator]
     def kafka_broker_factory_fixture(
         request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
     ) -> Iterator[KafkaBroker]:
@@ -114,7 +114,7 @@ def kafka_broker_fixture(*, scope: str = "session", **overrides: Any) -> Any:
 def redis_server_fixture(*, scope: str = "session", **overrides: Any) -> Any:
     """A fixture that provides a :class:`RedisServer` whose ``db`` is this worker's own."""
 
-    @pytest.fixture(scope=scope)  # type: ignore[call-overload]
+    @pytest.fixture(scope=scope)  # type: ignore[call-overload, untyped-decorator]
     def redis_server_factory_fixture(
         request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
     ) -> Iterator[RedisServer]:
@@ -242,7 +242,9 @@ def redis_client_fixture(server: str = "redis_server") -> Any:
     """A ``redis.Redis`` on this worker's database, emptied before the test."""
 
     @pytest.fixture
-    def redis_client_factory_fixture(request: pytest.FixtureRequest) -> Iterator[redis.Redis]:
+    def redis_client_factory_fixture(
+        request: pytest.FixtureRequest,
+    ) -> Iterator[redis.Redis[bytes]]:
         info: RedisServer = request.getfixturevalue(server)
         client = redis.Redis(host=info.host, port=info.port, db=info.db, password=info.password)
         try:

@@ -32,7 +32,7 @@ def kafka_api_versions(host: str, port: int, timeout: float = 0.5) -> bool:
     if len(body) < 6:
         return False
     got_correlation, error_code = struct.unpack(">ih", body[:6])
-    return got_correlation == correlation_id and error_code == 0
+    return bool(got_correlation == correlation_id and error_code == 0)
 
 
 def redis_ping(host: str, port: int, timeout: float = 0.5, password: str | None = None) -> bool:

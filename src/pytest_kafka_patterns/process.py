@@ -50,7 +50,7 @@ def _child_setup() -> None:
         _PRCTL(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
-class _Supervised(Executor):  # type: ignore[misc]
+class _Supervised(Executor):
     def __init__(
         self,
         command: Sequence[str],
@@ -99,6 +99,8 @@ class ManagedProcess:
         self._log = log
         self.log_path = log_path
         self.name = name
+        if executor.process is None:
+            raise ServiceStartError(f"{name} is not running")
         self.pid: int = executor.process.pid
 
     def log_text(self) -> str:

@@ -65,7 +65,9 @@ def test_keyed_records_keep_their_partition_and_round_trip_as_json(
         assert record.partition in sent[record.key]
 
 
-def test_consumers_without_group_id_get_distinct_groups(kafka_consumer_factory, kafka_topic) -> None:
+def test_consumers_without_group_id_get_distinct_groups(
+    kafka_consumer_factory, kafka_topic
+) -> None:
     first = kafka_consumer_factory(kafka_topic)
     second = kafka_consumer_factory(kafka_topic)
     assert first.config["group_id"] != second.config["group_id"]

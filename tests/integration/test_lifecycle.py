@@ -19,7 +19,8 @@ HANGING_TEST = """
 import pathlib, time
 
 def test_hang(kafka_broker, redis_server):
-    pathlib.Path({ready!r}).write_text(kafka_broker.bootstrap_servers + " " + str(redis_server.port))
+    ports = kafka_broker.bootstrap_servers + " " + str(redis_server.port)
+    pathlib.Path({ready!r}).write_text(ports)
     time.sleep(120)
 """
 

