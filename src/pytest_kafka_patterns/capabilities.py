@@ -14,6 +14,7 @@ CAPABILITIES: dict[str, str] = {
     "list_offsets_latest": "ListOffsets 'latest' (end_offsets) returns the true end offset",
     "persistence": "records survive a broker restart",
     "aiokafka_idempotence": "idempotent or transactional producer with aiokafka",
+    "admin_metadata": "KafkaAdminClient.list_topics/describe_topics parse the broker's reply",
 }
 
 APACHE_KAFKA = frozenset(CAPABILITIES)
@@ -40,7 +41,8 @@ def kafka_python_major() -> int:
 def tansu_capabilities() -> frozenset[str]:
     """What Tansu 0.6 can do, measured: with kafka-python 3, idempotence and
     transactions work; aiokafka and kafka-python 2 fail InitProducerId; aborted records
-    stay visible to read_committed; ListOffsets 'latest' is wrong; storage is memory."""
+    stay visible to read_committed; ListOffsets 'latest' is wrong; storage is memory;
+    kafka-python 2's admin cannot parse Tansu's Metadata v8 authorized operations."""
     if kafka_python_major() >= 3:
-        return frozenset({"idempotence", "transactions"})
+        return frozenset({"idempotence", "transactions", "admin_metadata"})
     return frozenset()

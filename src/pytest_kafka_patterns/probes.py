@@ -14,6 +14,7 @@ from collections.abc import Callable
 from tenacity import RetryError, Retrying, retry_if_result, stop_after_delay, wait_fixed
 
 _API_VERSIONS_KEY = 18
+_METADATA_KEY = 3
 
 
 def kafka_api_versions(host: str, port: int, timeout: float = 0.5) -> bool:
@@ -33,6 +34,70 @@ def kafka_api_versions(host: str, port: int, timeout: float = 0.5) -> bool:
         return False
     got_correlation, error_code = struct.unpack(">ih", body[:6])
     return bool(got_correlation == correlation_id and error_code == 0)
+
+
+def kafka_partition_leaders(
+    bootstrap_servers: str, topic: str, timeout: float = 1.0
+) -> list[int] | None:
+    """Leader id of each partition of ``topic`` (by index), from a Metadata v1 request.
+
+    ``None`` when the topic is unknown or no broker answers. Raw, so that it works with
+    every client version (kafka-python 2 cannot parse some brokers' metadata replies).
+    """
+    host, port = split_host_port(bootstrap_servers.split(",")[0], 9092)
+    client_id = b"pytest-kafka-patterns"
+    name = topic.encode()
+    request = (
+        struct.pack(">hhih", _METADATA_KEY, 1, 1, len(client_id)) + client_id
+        + struct.pack(">ih", 1, len(name)) + name
+    )
+    try:
+        with socket.create_connection((host, port), timeout=timeout) as sock:
+            sock.sendall(struct.pack(">i", len(request)) + request)
+            size = struct.unpack(">i", _recv_exactly(sock, 4))[0]
+            return _parse_metadata_v1(_recv_exactly(sock, size))
+    except (OSError, struct.error, ConnectionError, IndexError):
+        return None
+
+
+def _parse_metadata_v1(body: bytes) -> list[int] | None:
+    offset = 4  # correlation id
+
+    def take(fmt: str) -> tuple[int, ...]:
+        nonlocal offset
+        values = struct.unpack_from(fmt, body, offset)
+        offset += struct.calcsize(fmt)
+        return values
+
+    def skip_string() -> None:
+        nonlocal offset
+        (length,) = take(">h")
+        offset += max(length, 0)
+
+    (brokers,) = take(">i")
+    for _ in range(brokers):
+        take(">i")
+        skip_string()
+        take(">i")
+        skip_string()  # rack
+    take(">i")  # controller id
+    (topics,) = take(">i")
+    leaders: list[int] | None = None
+    for _ in range(topics):
+        (error_code,) = take(">h")
+        skip_string()
+        take(">b")  # is_internal
+        (partitions,) = take(">i")
+        by_index: dict[int, int] = {}
+        for _ in range(partitions):
+            _, index, leader = take(">hii")
+            for _ in range(2):  # replicas, isr
+                (count,) = take(">i")
+                offset += 4 * max(count, 0)
+            by_index[index] = leader
+        if error_code == 0:
+            leaders = [by_index[i] for i in sorted(by_index)]
+    return leaders
 
 
 def redis_ping(host: str, port: int, timeout: float = 0.5, password: str | None = None) -> bool:

@@ -15,7 +15,7 @@ from kafka.admin import NewTopic
 from kafka.errors import KafkaError, UnknownTopicOrPartitionError
 
 from .errors import KafkaPatternsError
-from .probes import wait_until
+from .probes import kafka_partition_leaders, wait_until
 
 _ILLEGAL = re.compile(r"[^a-zA-Z0-9._-]+")
 _counter = itertools.count(1)
@@ -60,17 +60,13 @@ def create_topic(
     except KafkaError as exc:
         raise KafkaPatternsError(f"could not create topic {name!r}: {exc}") from exc
 
+    bootstrap_servers = admin.config["bootstrap_servers"]
+    if not isinstance(bootstrap_servers, str):
+        bootstrap_servers = ",".join(bootstrap_servers)
+
     def ready() -> bool:
-        try:
-            described = admin.describe_topics([name])
-        except KafkaError:
-            return False
-        for topic in described:
-            if topic.get("error_code", 0) != 0:
-                return False
-            leaders = [p.get("leader_id", p.get("leader", -1)) for p in topic.get("partitions", [])]
-            return len(leaders) == partitions and all(leader >= 0 for leader in leaders)
-        return False
+        leaders = kafka_partition_leaders(bootstrap_servers, name)
+        return leaders is not None and len(leaders) == partitions and min(leaders) >= 0
 
     if wait_until(ready, timeout, interval=0.01) is None:
         raise KafkaPatternsError(

@@ -190,3 +190,15 @@ def test_summary_lists_the_services_started(
         "kafka_broker: embedded tansu * at 127.0.0.1:*, ready in *s",
         "redis_server: process * at 127.0.0.1:*, ready in *s",
     ])
+
+
+def test_docker_asked_for_without_an_engine_says_so(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{pytester.path}/no-docker.sock")
+    pytester.makepyfile("def test_needs_kafka(kafka_broker): pass")
+    started = time.monotonic()
+    result = pytester.runpytest_inprocess("--kafka-backend=docker")
+    assert time.monotonic() - started < 10
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*kafka_broker: no Docker engine answered at *no-docker.sock*"])
