@@ -49,3 +49,84 @@ __all__ = [
 ]
 
 # --- events, reading, assertions (issue 3) ---
+from typing import TYPE_CHECKING, Any
+
+from .assertions import (
+    assert_delivered,
+    assert_exactly_once_effect,
+    assert_group_caught_up,
+    assert_ordered_by_key,
+    assert_routed_to_dlq,
+    event_id_of,
+    eventually,
+    order_id_of,
+)
+from .reading import (
+    PartitionProgress,
+    Record,
+    committed_offsets,
+    expect_no_more,
+    group_progress,
+    high_watermarks,
+    read_topic,
+)
+
+if TYPE_CHECKING:
+    from .factories import (
+        InventoryFailedEventFactory,
+        InventoryReservedEventFactory,
+        InventoryResultEventFactory,
+        OrderCreatedEventFactory,
+        OrderFactory,
+        OrderItemFactory,
+        OrderStatusChangedEventFactory,
+        order_history,
+    )
+
+_FACTORIES = frozenset({
+    "InventoryFailedEventFactory",
+    "InventoryReservedEventFactory",
+    "InventoryResultEventFactory",
+    "OrderCreatedEventFactory",
+    "OrderFactory",
+    "OrderItemFactory",
+    "OrderStatusChangedEventFactory",
+    "order_history",
+})
+
+
+def __getattr__(name: str) -> Any:
+    """Import the factories on first use: Faker costs ~0.5 s, which runs that never
+    build an event should not pay."""
+    if name in _FACTORIES:
+        from . import factories
+
+        return getattr(factories, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+__all__ += [
+    "InventoryFailedEventFactory",
+    "InventoryReservedEventFactory",
+    "InventoryResultEventFactory",
+    "OrderCreatedEventFactory",
+    "OrderFactory",
+    "OrderItemFactory",
+    "OrderStatusChangedEventFactory",
+    "PartitionProgress",
+    "Record",
+    "assert_delivered",
+    "assert_exactly_once_effect",
+    "assert_group_caught_up",
+    "assert_ordered_by_key",
+    "assert_routed_to_dlq",
+    "committed_offsets",
+    "event_id_of",
+    "eventually",
+    "expect_no_more",
+    "group_progress",
+    "high_watermarks",
+    "order_history",
+    "order_id_of",
+    "read_topic",
+]

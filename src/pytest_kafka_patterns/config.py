@@ -72,6 +72,9 @@ OPTIONS: tuple[Option, ...] = (
     Option("redis_startup_timeout", "--redis-startup-timeout", "PYTEST_REDIS_STARTUP_TIMEOUT",
            "Seconds to wait for Redis to be ready (default depends on the backend).",
            kind=float),
+    Option("kafka_patterns_seed", "--kafka-patterns-seed", "PYTEST_KAFKA_PATTERNS_SEED",
+           "Seed for the order-event factories (factory-boy, Faker); default: random, "
+           "shown in the header.", kind=int),
 )
 
 OPTIONS_BY_DEST = {option.dest: option for option in OPTIONS}
@@ -112,6 +115,8 @@ class Settings:
 
     kafka: KafkaSettings = field(default_factory=KafkaSettings)
     redis: RedisSettings = field(default_factory=RedisSettings)
+    seed: int | None = None
+    """Seed for the event factories; ``None`` means pick one at random."""
     sources: Mapping[str, str] = field(default_factory=dict)
     """For each setting that is not a default: where its value came from."""
 
@@ -161,6 +166,7 @@ def resolve(
             image=values["redis_image"],
             startup_timeout=values["redis_startup_timeout"],
         ),
+        seed=values["kafka_patterns_seed"],
         sources=sources,
     )
 
@@ -183,6 +189,11 @@ def _convert(option: Option, raw: str | None, source: str) -> Any:
                 f"{source}={raw!r} is not a valid {option.dest}; "
                 f"choose one of: {', '.join(option.choices)}."
             )
+    if option.kind is int:
+        try:
+            return int(value)
+        except ValueError:
+            raise ConfigError(f"{source}={raw!r} is not an integer.") from None
     if option.kind is float:
         try:
             number = float(value)

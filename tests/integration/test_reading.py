@@ -1,0 +1,178 @@
+"""read_topic, expect_no_more and the group helpers against a real broker."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.structs import OffsetAndMetadata
+
+from pytest_kafka_patterns import (
+    Record,
+    committed_offsets,
+    expect_no_more,
+    group_progress,
+    high_watermarks,
+    read_topic,
+)
+
+Read = Callable[..., list[Record]]
+
+
+def later(delay: float, action: Callable[[], Any]) -> threading.Thread:
+    thread = threading.Timer(delay, action)
+    thread.start()
+    return thread
+
+
+@pytest.fixture
+def commit(kafka_bootstrap_servers: str) -> Iterator[Callable[[str, str, dict[int, int]], None]]:
+    """Commit offsets for a group without joining it (no ~1 s rebalance)."""
+    made: list[KafkaConsumer] = []
+
+    def do(group: str, topic: str, offsets: dict[int, int]) -> None:
+        consumer = KafkaConsumer(bootstrap_servers=kafka_bootstrap_servers, group_id=group,
+                                 enable_auto_commit=False)
+        made.append(consumer)
+        consumer.commit({TopicPartition(topic, p): OffsetAndMetadata(o, "", -1)
+                         for p, o in offsets.items()})
+
+    yield do
+    for consumer in made:
+        consumer.close()
+
+
+def test_empty_topic_reads_promptly(kafka_topic: str, kafka_read: Read) -> None:
+    started = time.monotonic()
+    assert kafka_read(kafka_topic) == []
+    assert time.monotonic() - started < 1.0
+
+
+def test_missing_topic_reads_as_empty(kafka_read: Read) -> None:
+    assert kafka_read("no-such-topic-here") == []
+    started = time.monotonic()
+    assert kafka_read("no-such-topic-either", min_records=1, timeout=0.3) == []
+    assert time.monotonic() - started < 2.0
+
+
+def test_every_partition_by_partition_then_offset_decoded(
+    kafka_topic: str, kafka_producer: KafkaProducer, kafka_read: Read
+) -> None:
+    for p in (2, 0, 1, 0):
+        kafka_producer.send(kafka_topic, key=f"k{p}", value={"p": p}, partition=p)
+    kafka_producer.send(kafka_topic, key=b"\xff\xfe", value=b"\x00not json", partition=1,
+                        headers=[("error", b"boom"), ("retry_count", b"3")])
+    kafka_producer.send(kafka_topic, key="gone", value=None, partition=2)
+    kafka_producer.flush()
+    records = kafka_read(kafka_topic, min_records=6)
+    assert [(r.partition, r.offset) for r in records] == [
+        (0, 0), (0, 1), (1, 0), (1, 1), (2, 0), (2, 1)]
+    first = records[0]
+    assert (first.topic, first.key, first.value, first.headers) == (kafka_topic, "k0", {"p": 0}, {})
+    assert first.timestamp > 1_600_000_000_000
+    assert first.where == f"{kafka_topic}[0]@0"
+    raw = records[3]
+    assert (raw.key, raw.value) == (b"\xff\xfe", b"\x00not json")
+    assert raw.headers == {"error": b"boom", "retry_count": b"3"}
+    assert records[5].value is None
+
+
+def test_waits_for_min_records_then_returns(
+    kafka_topic: str, kafka_producer: KafkaProducer, kafka_read: Read
+) -> None:
+    kafka_producer.send(kafka_topic, value={"n": 0}).get(10)
+    late = later(0.3, lambda: [kafka_producer.send(kafka_topic, value={"n": 1}),
+                               kafka_producer.flush()])
+    started = time.monotonic()
+    records = kafka_read(kafka_topic, min_records=2, timeout=10)
+    late.join()
+    assert sorted(r.value["n"] for r in records) == [0, 1]
+    assert time.monotonic() - started < 3.0
+
+
+def test_timeout_returns_what_arrived(
+    kafka_topic: str, kafka_producer: KafkaProducer, kafka_read: Read
+) -> None:
+    kafka_producer.send(kafka_topic, value={"n": 0}).get(10)
+    started = time.monotonic()
+    records = kafka_read(kafka_topic, min_records=5, timeout=0.4)
+    assert [r.value for r in records] == [{"n": 0}]
+    assert 0.35 < time.monotonic() - started < 2.0
+
+
+def test_end_comes_from_fetch_high_watermark_not_list_offsets(
+    kafka_topic: str, kafka_producer: KafkaProducer, kafka_bootstrap_servers: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for n in range(7):  # several records in one batch: Tansu's ListOffsets "latest" is wrong
+        kafka_producer.send(kafka_topic, value={"n": n}, partition=0)
+    kafka_producer.flush()
+
+    def forbidden(*args: object, **kwargs: object) -> None:
+        raise AssertionError("end_offsets (ListOffsets latest) must not be used")
+
+    monkeypatch.setattr(KafkaConsumer, "end_offsets", forbidden)
+    records = read_topic(kafka_bootstrap_servers, kafka_topic)  # min_records=0: end by HW only
+    assert [r.value["n"] for r in records] == list(range(7))
+    assert high_watermarks(kafka_bootstrap_servers, kafka_topic) == {0: 7, 1: 0, 2: 0}
+
+
+def test_expect_no_more_passes_when_quiet(
+    kafka_topic: str, kafka_producer: KafkaProducer, kafka_read: Read,
+    kafka_expect_no_more: Callable[..., None],
+) -> None:
+    kafka_producer.send(kafka_topic, value={"n": 0}).get(10)
+    seen = kafka_read(kafka_topic, min_records=1)
+    started = time.monotonic()
+    kafka_expect_no_more(kafka_topic, after=seen, within=0.3)
+    kafka_expect_no_more(kafka_topic, within=0.3)  # baseline: high watermarks now
+    assert 0.55 < time.monotonic() - started < 3.0
+
+
+def test_expect_no_more_fails_as_soon_as_a_record_lands(
+    kafka_topic: str, kafka_producer: KafkaProducer, kafka_bootstrap_servers: str,
+) -> None:
+    kafka_producer.send(kafka_topic, key="u1", value={"n": 0}, partition=1).get(10)
+    late = later(0.2, lambda: kafka_producer.send(kafka_topic, key="u1", value={"n": 1},
+                                                  partition=1).get(10))
+    started = time.monotonic()
+    with pytest.raises(AssertionError) as info:
+        expect_no_more(kafka_bootstrap_servers, kafka_topic, within=5.0)
+    late.join()
+    assert time.monotonic() - started < 2.5
+    assert str(info.value) == (
+        f"expect_no_more: 1 new record(s) on {kafka_topic!r} within 5 s after offsets "
+        f"p0=0 p1=1 p2=0\n  arrived (1):\n    - {kafka_topic}[1]@1 key='u1' {{\"n\": 1}}"
+    )
+
+
+def test_expect_no_more_after_records_sees_what_came_since(
+    kafka_topic: str, kafka_producer: KafkaProducer, kafka_read: Read,
+    kafka_expect_no_more: Callable[..., None],
+) -> None:
+    kafka_producer.send(kafka_topic, value={"n": 0}, partition=0).get(10)
+    seen = kafka_read(kafka_topic, min_records=1)
+    kafka_producer.send(kafka_topic, value={"n": 1}, partition=2).get(10)
+    with pytest.raises(AssertionError, match=r"\[2\]@0 key=None \{\"n\": 1\}"):
+        kafka_expect_no_more(kafka_topic, after=seen, within=0.5)
+
+
+def test_group_offsets_and_progress(
+    kafka_topic: str, kafka_producer: KafkaProducer, kafka_bootstrap_servers: str,
+    commit: Callable[[str, str, dict[int, int]], None],
+) -> None:
+    for n in range(3):
+        kafka_producer.send(kafka_topic, key="a", value={"n": n}, partition=0)
+    kafka_producer.flush()
+    assert committed_offsets(kafka_bootstrap_servers, "g-reading", kafka_topic) == {}
+    commit("g-reading", kafka_topic, {0: 1, 1: 0})
+    assert committed_offsets(kafka_bootstrap_servers, "g-reading", kafka_topic) == {0: 1, 1: 0}
+    p0, p1, p2 = group_progress(kafka_bootstrap_servers, "g-reading", kafka_topic)
+    assert (p0.committed, p0.high_watermark, p0.lag) == (1, 3, 2)
+    assert p0.pending is not None and (p0.pending.offset, p0.pending.value) == (1, {"n": 1})
+    assert (p1.committed, p1.lag, p1.pending) == (0, 0, None)
+    assert (p2.committed, p2.lag) == (None, 0)

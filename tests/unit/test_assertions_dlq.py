@@ -1,0 +1,76 @@
+"""assert_routed_to_dlq: each fault it claims to catch, and the guide's DLQ shape passing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from pytest_kafka_patterns import Record, assert_routed_to_dlq
+from pytest_kafka_patterns.factories import dlq_entry
+
+
+def ev(n: int) -> dict[str, Any]:
+    return {"event_type": "order.created", "event_id": f"e{n}", "data": {"order_id": f"o{n}"}}
+
+
+def dlq(*values: Any, headers: dict[str, bytes] | None = None) -> list[Record]:
+    return [Record("orders.dlq", 0, i, None, v, dict(headers or {})) for i, v in enumerate(values)]
+
+
+def test_guide_shaped_dlq_passes() -> None:
+    poison = [ev(1), ev(2)]
+    entries = dlq(*(dlq_entry(p, retry_count=3) for p in poison))
+    assert_routed_to_dlq(entries, poison, processed=[ev(3), "e4"], max_retries=3)
+
+
+def test_error_and_retry_count_may_come_from_headers() -> None:
+    entries = dlq(ev(1), headers={"error": b"KeyError: items", "retry_count": b"2"})
+    assert_routed_to_dlq(entries, ["e1"], max_retries=2)
+
+
+def test_missing_poison_points_at_processed() -> None:
+    with pytest.raises(AssertionError) as info:
+        assert_routed_to_dlq(dlq(), [ev(1)], processed=[Record("orders", 1, 7, None, ev(1))])
+    message = str(info.value)
+    assert message.startswith("assert_routed_to_dlq: 1 poison event(s) not in the DLQ, "
+                              "1 poison event(s) also processed")
+    assert "found in processed instead at orders[1]@7" in message
+    assert "e1 processed at orders[1]@7" in message
+
+
+def test_twice_in_dlq() -> None:
+    entry = dlq_entry(ev(1))
+    with pytest.raises(AssertionError, match=r"e1 x2 at orders.dlq\[0\]@0, orders.dlq\[0\]@1"):
+        assert_routed_to_dlq(dlq(entry, entry), [ev(1)])
+
+
+def test_entry_without_error_info() -> None:
+    with pytest.raises(AssertionError, match=r"without error info \(no _error field, no error "
+                       r"header\) \(1\):\n    - e1  order.created order_id=o1  at orders.dlq"):
+        assert_routed_to_dlq(dlq(ev(1)), [ev(1)])
+
+
+def test_wrong_retry_count() -> None:
+    with pytest.raises(AssertionError) as info:
+        assert_routed_to_dlq(dlq(dlq_entry(ev(1), retry_count=1)), [ev(1)], max_retries=3)
+    message = str(info.value)
+    assert "1 with a retry count other than 3" in message
+    assert "retry count 1" in message
+    with pytest.raises(AssertionError, match="retry count None"):
+        assert_routed_to_dlq(dlq({**ev(1), "_error": "x"}), [ev(1)], max_retries=3)
+
+
+def test_good_event_in_dlq() -> None:
+    entries = dlq(dlq_entry(ev(1)), dlq_entry(ev(2), error="timeout"), b"\x00raw")
+    with pytest.raises(AssertionError) as info:
+        assert_routed_to_dlq(entries, [ev(1)])
+    message = str(info.value)
+    assert "2 non-poison record(s) in the DLQ" in message
+    assert "e2  order.created order_id=o2  at orders.dlq[0]@1  error: timeout" in message
+    assert "(no id)  b'\\x00raw'  at orders.dlq[0]@2" in message
+
+
+def test_poison_also_processed() -> None:
+    with pytest.raises(AssertionError, match="1 poison event"):
+        assert_routed_to_dlq(dlq(dlq_entry(ev(1))), [ev(1)], processed=[b"e1"])
