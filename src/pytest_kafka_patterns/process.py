@@ -19,13 +19,16 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 from mirakuru import Executor
 from mirakuru.exceptions import ProcessExitedWithError, ProcessFinishedWithError, TimeoutExpired
 
 from . import reaper
 from .errors import ServiceStartError, log_tail
+from .ports import free_port
+
+T = TypeVar("T")
 
 _PR_SET_PDEATHSIG = 1
 
@@ -170,3 +173,21 @@ def start_process(
     process = ManagedProcess(executor, log_path, log, name)
     reaper.remember(process.pid, name)
     return process, elapsed
+
+
+def on_free_port(
+    start: Callable[[int], T], taken_marker: str, attempts: int = 3
+) -> tuple[T, int]:
+    """``start(port)`` on a free loopback port, with a new port when the old one was taken.
+
+    Another program can bind the port between our pick and the server's bind; the server
+    then fails with ``taken_marker`` in its log, and we try again (``attempts`` in all).
+    """
+    for attempt in range(attempts):
+        port = free_port()
+        try:
+            return start(port), port
+        except ServiceStartError as exc:
+            if taken_marker not in str(exc) or attempt == attempts - 1:
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover

@@ -10,10 +10,10 @@ from pathlib import Path
 
 from ..capabilities import tansu_capabilities
 from ..config import KafkaSettings
-from ..errors import BackendUnavailable, ConfigError, ServiceStartError
-from ..ports import LOOPBACK, free_port
+from ..errors import BackendUnavailable, ConfigError
+from ..ports import LOOPBACK
 from ..probes import kafka_api_versions
-from ..process import start_process
+from ..process import ManagedProcess, on_free_port, start_process
 from .base import KafkaBroker, Running
 
 NAME = "embedded"
@@ -66,9 +66,8 @@ def start_kafka(settings: KafkaSettings, workdir: Path) -> Running[KafkaBroker]:
     """Start Tansu with memory storage on a free loopback port."""
     binary = find_tansu(settings.tansu_bin)
     timeout = settings.startup_timeout or DEFAULT_TIMEOUT
-    attempts = 3
-    for attempt in range(attempts):
-        port = free_port()
+
+    def start(port: int) -> tuple[ManagedProcess, float]:
         url = f"tcp://{LOOPBACK}:{port}"
         command = [
             binary, "broker",
@@ -77,22 +76,17 @@ def start_kafka(settings: KafkaSettings, workdir: Path) -> Running[KafkaBroker]:
             "--storage-engine", "memory://tansu/",
             "--cluster-id", "pytest-kafka-patterns",
         ]
-        try:
-            process, elapsed = start_process(
-                "tansu",
-                command,
-                ready=lambda port=port: kafka_api_versions(LOOPBACK, port),  # type: ignore[misc]
-                workdir=workdir / f"tansu-{port}",
-                timeout=timeout,
-                env={"NO_COLOR": "1", "RUST_LOG": "warn"},
-                fix_hint=INSTALL_HINT,
-            )
-        except ServiceStartError as exc:
-            # Another program can take the port between our pick and Tansu's bind.
-            if "AddrInUse" in str(exc) and attempt < attempts - 1:
-                continue
-            raise
-        break
+        return start_process(
+            "tansu",
+            command,
+            ready=lambda: kafka_api_versions(LOOPBACK, port),
+            workdir=workdir / f"tansu-{port}",
+            timeout=timeout,
+            env={"NO_COLOR": "1", "RUST_LOG": "warn"},
+            fix_hint=INSTALL_HINT,
+        )
+
+    (process, elapsed), port = on_free_port(start, taken_marker="AddrInUse")
     match = re.search(r"tansu broker (\S+)", process.log_text())
     broker = KafkaBroker(
         bootstrap_servers=f"{LOOPBACK}:{port}",

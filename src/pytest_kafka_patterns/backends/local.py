@@ -25,7 +25,7 @@ from ..config import KafkaSettings
 from ..errors import BackendUnavailable, ConfigError, ServiceStartError, log_tail
 from ..ports import LOOPBACK, free_port
 from ..probes import kafka_api_versions
-from ..process import start_process
+from ..process import ManagedProcess, on_free_port, start_process
 from .base import KafkaBroker, Running
 
 NAME = "local"
@@ -246,32 +246,26 @@ def start_kafka(settings: KafkaSettings, workdir: Path) -> Running[KafkaBroker]:
     """Start the distribution in KRaft mode on free loopback ports, storage under ``workdir``."""
     dist = check_distribution(settings)
     timeout = settings.startup_timeout or DEFAULT_TIMEOUT
-    attempts = 3
-    for attempt in range(attempts):
-        port, controller_port = free_port(), free_port()
+
+    def start(port: int) -> tuple[ManagedProcess, float]:
         node_dir = workdir / f"kafka-{port}"
         logs = node_dir / "logs"
         logs.mkdir(parents=True, exist_ok=True)
         config = node_dir / "server.properties"
-        config.write_text(server_properties(port, controller_port, node_dir / "data"))
+        config.write_text(server_properties(port, free_port(), node_dir / "data"))
         env = _environment(dist, logs)
         format_storage(dist, config, env, timeout)
-        try:
-            process, elapsed = start_process(
-                "kafka",
-                [str(dist.home / SERVER_SCRIPT), str(config)],
-                ready=lambda port=port: kafka_api_versions(LOOPBACK, port),  # type: ignore[misc]
-                workdir=node_dir,
-                timeout=timeout,
-                env=env,
-                fix_hint=f"Kafka's own logs are in {logs}. {HOME_HINT}",
-            )
-        except ServiceStartError as exc:
-            # Another program can take a port between our pick and Kafka's bind.
-            if "Address already in use" in str(exc) and attempt < attempts - 1:
-                continue
-            raise
-        break
+        return start_process(
+            "kafka",
+            [str(dist.home / SERVER_SCRIPT), str(config)],
+            ready=lambda: kafka_api_versions(LOOPBACK, port),
+            workdir=node_dir,
+            timeout=timeout,
+            env=env,
+            fix_hint=f"Kafka's own logs are in {logs}. {HOME_HINT}",
+        )
+
+    (process, elapsed), port = on_free_port(start, taken_marker="Address already in use")
     broker = KafkaBroker(
         bootstrap_servers=f"{LOOPBACK}:{port}",
         backend=NAME,

@@ -9,10 +9,10 @@ import subprocess
 from pathlib import Path
 
 from ..config import RedisSettings
-from ..errors import BackendUnavailable, ConfigError, ServiceStartError
-from ..ports import LOOPBACK, free_port
+from ..errors import BackendUnavailable, ConfigError
+from ..ports import LOOPBACK
 from ..probes import redis_ping
-from ..process import start_process
+from ..process import ManagedProcess, on_free_port, start_process
 from .base import RedisServer, Running
 
 NAME = "process"
@@ -63,9 +63,8 @@ def start_redis(settings: RedisSettings, workdir: Path) -> Running[RedisServer]:
     """Start redis-server on a free loopback port, in memory only."""
     binary = find_redis_server(settings.exec)
     timeout = settings.startup_timeout or DEFAULT_TIMEOUT
-    attempts = 3
-    for attempt in range(attempts):
-        port = free_port()
+
+    def start(port: int) -> tuple[ManagedProcess, float]:
         directory = workdir / f"redis-{port}"
         command = [
             binary,
@@ -78,20 +77,16 @@ def start_redis(settings: RedisSettings, workdir: Path) -> Running[RedisServer]:
             "--daemonize", "no",
             "--protected-mode", "yes",
         ]
-        try:
-            process, elapsed = start_process(
-                "redis-server",
-                command,
-                ready=lambda port=port: redis_ping(LOOPBACK, port),  # type: ignore[misc]
-                workdir=directory,
-                timeout=timeout,
-                fix_hint=INSTALL_HINT,
-            )
-        except ServiceStartError as exc:
-            if "Address already in use" in str(exc) and attempt < attempts - 1:
-                continue
-            raise
-        break
+        return start_process(
+            "redis-server",
+            command,
+            ready=lambda: redis_ping(LOOPBACK, port),
+            workdir=directory,
+            timeout=timeout,
+            fix_hint=INSTALL_HINT,
+        )
+
+    (process, elapsed), port = on_free_port(start, taken_marker="Address already in use")
     server = RedisServer(
         host=LOOPBACK, port=port, backend=NAME, version=_version(binary), startup_seconds=elapsed
     )
