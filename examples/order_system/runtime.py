@@ -1,0 +1,84 @@
+"""What every service shares: connection settings, JSON on the wire, a loop tests can stop.
+
+A service's ``run()`` never loops forever: it stops after ``max_messages``, after
+``idle_timeout`` seconds without a message, or when ``stop`` is set, whichever comes
+first, so a test (or Ctrl-C in a terminal) always ends it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+ORDERS_TOPIC = "orders"
+INVENTORY_TOPIC = "inventory"
+
+
+def to_json(value: Any) -> bytes:
+    return json.dumps(value, default=str).encode("utf-8")
+
+
+def from_json(raw: bytes) -> Any:
+    return json.loads(raw.decode("utf-8"))
+
+
+def key_bytes(key: str | None) -> bytes | None:
+    return key.encode("utf-8") if key is not None else None
+
+
+@dataclass(frozen=True)
+class Connection:
+    """Where the services find Kafka and Redis, and client settings to layer on top.
+
+    ``consumer_overrides`` lets a test pass its broker's fast group timings
+    (``kafka_broker.consumer_defaults``); production leaves it empty.
+    """
+
+    bootstrap_servers: str = "localhost:9092"
+    redis_url: str = "redis://localhost:6379/0"
+    consumer_overrides: Mapping[str, Any] = field(default_factory=dict)
+    producer_overrides: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class StopWhen:
+    """When a service loop ends; all limits are optional, and any one is enough."""
+
+    max_messages: int | None = None
+    idle_timeout: float | None = None
+    stop: threading.Event = field(default_factory=threading.Event)
+
+
+def run_loop(step: Callable[[float], int], until: StopWhen, poll_timeout: float = 0.2) -> int:
+    """Call ``step(poll_timeout)`` (which returns how many messages it handled) until
+    ``until`` says stop; return the number of messages handled."""
+    handled = 0
+    last_message = time.monotonic()
+    while not until.stop.is_set():
+        if until.max_messages is not None and handled >= until.max_messages:
+            break
+        count = step(poll_timeout)
+        handled += count
+        now = time.monotonic()
+        if count:
+            last_message = now
+        elif until.idle_timeout is not None and now - last_message >= until.idle_timeout:
+            break
+    return handled
+
+
+def cli_arguments(description: str) -> argparse.ArgumentParser:
+    """The arguments every service's ``python -m ...`` entry point accepts."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--bootstrap-servers", default="localhost:9092")
+    parser.add_argument("--redis-url", default="redis://localhost:6379/0")
+    parser.add_argument("--max-messages", type=int, default=None,
+                        help="stop after this many messages (default: run until Ctrl-C)")
+    parser.add_argument("--idle-timeout", type=float, default=None,
+                        help="stop after this many seconds without a message")
+    return parser
