@@ -277,8 +277,10 @@ def committed_offsets(
     try:
         if hasattr(client, "list_group_offsets"):
             offsets = client.list_group_offsets({group_id: None}).get(group_id, {})
-        else:  # kafka-python 2.x
-            offsets = client.list_consumer_group_offsets(group_id)
+        else:  # kafka-python 2.x: name the partitions (some brokers reject "all topics")
+            offsets = client.list_consumer_group_offsets(
+                group_id, partitions=_topic_partitions(bootstrap_servers, topic)
+            )
     finally:
         if own:
             client.close()
@@ -287,6 +289,14 @@ def committed_offsets(
         for tp, meta in offsets.items()
         if tp.topic == topic and meta.offset is not None and meta.offset >= 0
     }
+
+
+def _topic_partitions(bootstrap_servers: str, topic: str) -> list[TopicPartition]:
+    consumer = _reader(bootstrap_servers)
+    try:
+        return [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
+    finally:
+        consumer.close()
 
 
 def high_watermarks(bootstrap_servers: str, topic: str, *, timeout: float = 10.0) -> dict[int, int]:
