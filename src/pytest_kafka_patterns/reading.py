@@ -294,7 +294,8 @@ def committed_offsets(
 def _topic_partitions(bootstrap_servers: str, topic: str) -> list[TopicPartition]:
     consumer = _reader(bootstrap_servers)
     try:
-        return [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
+        partitions = consumer.partitions_for_topic(topic) or ()
+        return [TopicPartition(topic, p) for p in sorted(partitions)]
     finally:
         consumer.close()
 
