@@ -15,6 +15,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from kafka.structs import OffsetAndMetadata
+
 ORDERS_TOPIC = "orders"
 INVENTORY_TOPIC = "inventory"
 
@@ -72,6 +74,11 @@ def run_loop(step: Callable[[float], int], until: StopWhen, poll_timeout: float 
     return handled
 
 
+def offset_and_metadata(offset: int) -> OffsetAndMetadata:
+    """kafka-python 3's ``OffsetAndMetadata(offset, "", -1)``; 2.0 has no leader epoch."""
+    return OffsetAndMetadata(*(offset, "", -1)[: len(OffsetAndMetadata._fields)])
+
+
 def cli_arguments(description: str) -> argparse.ArgumentParser:
     """The arguments every service's ``python -m ...`` entry point accepts."""
     parser = argparse.ArgumentParser(description=description)
@@ -81,4 +88,20 @@ def cli_arguments(description: str) -> argparse.ArgumentParser:
                         help="stop after this many messages (default: run until Ctrl-C)")
     parser.add_argument("--idle-timeout", type=float, default=None,
                         help="stop after this many seconds without a message")
+    parser.add_argument("--session-timeout-ms", type=int, default=6000,
+                        help="consumer group session (default 6000, Kafka's minimum; a fresh "
+                        "group on the embedded broker is assigned after half of it)")
     return parser
+
+
+def connection_from_args(args: argparse.Namespace) -> Connection:
+    """The :class:`Connection` the command line asks for."""
+    session = args.session_timeout_ms
+    return Connection(
+        bootstrap_servers=args.bootstrap_servers,
+        redis_url=args.redis_url,
+        consumer_overrides={
+            "session_timeout_ms": session,
+            "heartbeat_interval_ms": max(session // 6, 100),
+        },
+    )

@@ -97,8 +97,12 @@ class _Supervised(Executor):
 class ManagedProcess:
     """A started server process; :meth:`stop` ends it and its children (idempotent)."""
 
-    def __init__(self, executor: _Supervised, log_path: Path, log: IO[bytes], name: str):
+    def __init__(
+        self, executor: _Supervised, log_path: Path, log: IO[bytes], name: str,
+        stop_timeout: float = 10.0,
+    ):
         self._executor = executor
+        self.stop_timeout = stop_timeout
         self._log = log
         self.log_path = log_path
         self.name = name
@@ -112,9 +116,10 @@ class ManagedProcess:
     def running(self) -> bool:
         return bool(self._executor.running())
 
-    def stop(self, timeout: float = 10.0) -> None:
+    def stop(self, timeout: float | None = None) -> None:
+        """SIGTERM the process group; SIGKILL what is left after ``timeout`` seconds."""
         if self._executor.running():
-            self._executor._timeout = timeout
+            self._executor._timeout = self.stop_timeout if timeout is None else timeout
             try:
                 self._executor.stop()
             except ProcessFinishedWithError:
@@ -135,6 +140,7 @@ def start_process(
     timeout: float,
     env: dict[str, str] | None = None,
     fix_hint: str = "",
+    stop_timeout: float = 10.0,
 ) -> tuple[ManagedProcess, float]:
     """Start ``command`` and wait until ``ready()``; return it and the seconds it took.
 
@@ -170,19 +176,22 @@ def start_process(
         log.close()
         raise ServiceStartError(f"could not run {command[0]!r} for {name}: {exc}") from None
     elapsed = time.monotonic() - started
-    process = ManagedProcess(executor, log_path, log, name)
+    process = ManagedProcess(executor, log_path, log, name, stop_timeout)
     reaper.remember(process.pid, name)
     return process, elapsed
 
 
 def on_free_port(
-    start: Callable[[int], T], taken_marker: str, attempts: int = 3
+    start: Callable[[int], T], taken_marker: str, attempts: int = 3, port: int = 0
 ) -> tuple[T, int]:
     """``start(port)`` on a free loopback port, with a new port when the old one was taken.
 
     Another program can bind the port between our pick and the server's bind; the server
     then fails with ``taken_marker`` in its log, and we try again (``attempts`` in all).
+    A non-zero ``port`` is used as it is, once.
     """
+    if port:
+        return start(port), port
     for attempt in range(attempts):
         port = free_port()
         try:

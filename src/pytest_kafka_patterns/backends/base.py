@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from ..capabilities import check_known
+
+if TYPE_CHECKING:
+    from ..process import ManagedProcess
 
 
 @dataclass(frozen=True)
@@ -82,3 +85,5 @@ class Running(Generic[T]):
 
     info: T
     stop: Callable[[], None]
+    process: ManagedProcess | None = None
+    """The local process behind it, when there is one (liveness, log)."""

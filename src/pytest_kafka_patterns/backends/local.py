@@ -274,4 +274,4 @@ def start_kafka(settings: KafkaSettings, workdir: Path) -> Running[KafkaBroker]:
         consumer_defaults=KAFKA_CONSUMER_DEFAULTS,
         startup_seconds=elapsed,
     )
-    return Running(broker, process.stop)
+    return Running(broker, process.stop, process)

