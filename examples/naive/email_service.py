@@ -13,12 +13,13 @@ from __future__ import annotations
 
 from kafka import KafkaConsumer
 
-from examples.order_system.email_service import SendEmail, email_for, offset_and_metadata
+from examples.order_system.email_service import SendEmail, email_for
 from examples.order_system.runtime import (
     ORDERS_TOPIC,
     Connection,
     StopWhen,
     from_json,
+    offset_and_metadata,
     run_loop,
 )
 

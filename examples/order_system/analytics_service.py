@@ -29,7 +29,6 @@ day (``...:counted:<day>``) and expire it after the topic's retention.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -37,17 +36,17 @@ from decimal import Decimal
 from typing import Any
 
 import redis
-from kafka import KafkaConsumer, TopicPartition
-from kafka.errors import CommitFailedError, RebalanceInProgressError
+from kafka import KafkaConsumer
 
 from .runtime import (
     ORDERS_TOPIC,
     Connection,
+    RetryInPlace,
     StopWhen,
     cli_arguments,
+    commit_partition,
     connection_from_args,
     from_json,
-    offset_and_metadata,
     run_loop,
 )
 
@@ -148,10 +147,7 @@ class AnalyticsService:
         self.keys = metric_keys(key_prefix)
         self.skipped_key = f"{key_prefix}:skipped"
         self.max_records = max_records
-        self.max_attempts = max_attempts
-        self.retry_backoff = retry_backoff
         self.on_counted = on_counted
-        self._attempts: dict[tuple[TopicPartition, int], int] = {}
         self.redis = redis.Redis.from_url(connection.redis_url)
         self._count = self.redis.register_script(COUNT_SCRIPT)
         self.consumer = KafkaConsumer(
@@ -162,6 +158,7 @@ class AnalyticsService:
             enable_auto_commit=False,  # commit what was counted, after counting it
             **connection.consumer_overrides,
         )
+        self.retry = RetryInPlace(self.consumer, AnalyticsError, max_attempts, retry_backoff)
 
     def count(self, event: Mapping[str, Any]) -> bool:
         """Count an ``order.created`` unless its ``event_id`` was counted before;
@@ -194,14 +191,14 @@ class AnalyticsService:
                     counted = self._handle(from_json(record.value)) or counted
                 except Exception as exc:
                     if done is not None:
-                        self._commit(tp, done)
-                    self._retry_later(tp, record.offset, exc)
+                        commit_partition(self.consumer, tp, done)
+                    self.retry.failed(tp, record.offset, exc)
                     done = None
                     break  # this partition's later records come again after the seek
-                self._attempts.pop((tp, record.offset), None)
+                self.retry.succeeded(tp, record.offset)
                 done = record.offset + 1
                 handled += 1
-            if done is not None and not self._commit(tp, done):
+            if done is not None and not commit_partition(self.consumer, tp, done):
                 return handled
         if counted:
             self.print_metrics()
@@ -222,30 +219,6 @@ class AnalyticsService:
 
     def print_metrics(self) -> None:
         print_dashboard(self.metrics())
-
-    def _retry_later(self, tp: TopicPartition, offset: int, exc: Exception) -> None:
-        """Seek back to the failed message; raise once it has failed ``max_attempts`` times."""
-        attempt = self._attempts.get((tp, offset), 0) + 1
-        self._attempts[(tp, offset)] = attempt
-        self.consumer.seek(tp, offset)
-        where = f"{tp.topic}[{tp.partition}]@{offset}"
-        if attempt >= self.max_attempts:
-            raise AnalyticsError(
-                f"{where} failed {attempt} time(s), last: {exc!r}; stopping with it uncommitted"
-            ) from exc
-        print(f"✗ {where}: attempt {attempt}/{self.max_attempts} failed ({exc!r}); retrying")
-        time.sleep(self.retry_backoff * attempt)
-
-    def _commit(self, tp: TopicPartition, next_offset: int) -> bool:
-        """Commit one partition's position; ``False`` if a rebalance took it away (the
-        new owner redelivers; the counted-ids set keeps the totals exact)."""
-        try:
-            self.consumer.commit({tp: offset_and_metadata(next_offset)})
-        except (CommitFailedError, RebalanceInProgressError) as exc:
-            where = f"{tp.topic}[{tp.partition}]@{next_offset}"
-            print(f"Commit of {where} lost to a rebalance: {exc!r}")
-            return False
-        return True
 
     def close(self) -> None:
         """Leave the group without committing: only counted batches are ever committed."""

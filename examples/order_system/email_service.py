@@ -22,22 +22,21 @@ stop the service every time: route such poison to a dead-letter topic (guide, pa
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from kafka import KafkaConsumer, TopicPartition
-from kafka.errors import CommitFailedError, RebalanceInProgressError
+from kafka import KafkaConsumer
 
 from .runtime import (
     ORDERS_TOPIC,
     Connection,
+    RetryInPlace,
     StopWhen,
     cli_arguments,
+    commit_partition,
     connection_from_args,
     from_json,
-    offset_and_metadata,
     run_loop,
 )
 
@@ -115,9 +114,6 @@ class EmailService:
     ) -> None:
         connection = connection or Connection()
         self.send_email = send_email
-        self.max_attempts = max_attempts
-        self.retry_backoff = retry_backoff
-        self._attempts: dict[tuple[TopicPartition, int], int] = {}
         self.consumer = KafkaConsumer(
             topic,
             bootstrap_servers=connection.bootstrap_servers,
@@ -126,6 +122,7 @@ class EmailService:
             enable_auto_commit=False,  # we commit each message after its email is sent
             **connection.consumer_overrides,
         )
+        self.retry = RetryInPlace(self.consumer, EmailDeliveryError, max_attempts, retry_backoff)
 
     def run(self, until: StopWhen | None = None) -> int:
         """Process messages until ``until`` says stop; return how many were handled.
@@ -147,37 +144,13 @@ class EmailService:
                     else:
                         self.send_email(email)
                 except Exception as exc:
-                    self._retry_later(tp, record.offset, exc)
+                    self.retry.failed(tp, record.offset, exc)
                     break  # this partition's later records come again after the seek
-                self._attempts.pop((tp, record.offset), None)
+                self.retry.succeeded(tp, record.offset)
                 handled += 1
-                if not self._commit(tp, record.offset + 1):
+                if not commit_partition(self.consumer, tp, record.offset + 1):
                     return handled
         return handled
-
-    def _retry_later(self, tp: TopicPartition, offset: int, exc: Exception) -> None:
-        """Seek back to the failed message; raise once it has failed ``max_attempts`` times."""
-        attempt = self._attempts.get((tp, offset), 0) + 1
-        self._attempts[(tp, offset)] = attempt
-        self.consumer.seek(tp, offset)
-        where = f"{tp.topic}[{tp.partition}]@{offset}"
-        if attempt >= self.max_attempts:
-            raise EmailDeliveryError(
-                f"{where} failed {attempt} time(s), last: {exc!r}; stopping with it uncommitted"
-            ) from exc
-        print(f"✗ {where}: attempt {attempt}/{self.max_attempts} failed ({exc!r}); retrying")
-        time.sleep(self.retry_backoff * attempt)
-
-    def _commit(self, tp: TopicPartition, next_offset: int) -> bool:
-        """Commit one partition's position; ``False`` if a rebalance took it away (its
-        new owner resumes from the last commit: at least once)."""
-        try:
-            self.consumer.commit({tp: offset_and_metadata(next_offset)})
-        except (CommitFailedError, RebalanceInProgressError) as exc:
-            where = f"{tp.topic}[{tp.partition}]@{next_offset}"
-            print(f"Commit of {where} lost to a rebalance: {exc!r}")
-            return False
-        return True
 
     def close(self) -> None:
         """Leave the group without committing anything (all commits are explicit)."""

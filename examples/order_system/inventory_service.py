@@ -31,7 +31,6 @@ a JSON event at all fails like an outage: route such poison to a dead-letter top
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections import Counter
 from collections.abc import Mapping
@@ -40,19 +39,19 @@ from datetime import datetime, timezone
 from typing import Any
 
 import redis
-from kafka import KafkaConsumer, KafkaProducer, TopicPartition
-from kafka.errors import CommitFailedError, RebalanceInProgressError
+from kafka import KafkaConsumer, KafkaProducer
 
 from .runtime import (
     INVENTORY_TOPIC,
     ORDERS_TOPIC,
     Connection,
+    RetryInPlace,
     StopWhen,
     cli_arguments,
+    commit_partition,
     connection_from_args,
     from_json,
     key_bytes,
-    offset_and_metadata,
     run_loop,
     to_json,
 )
@@ -152,10 +151,7 @@ class InventoryService:
         self.inventory_topic = inventory_topic
         self.stock_key = f"{key_prefix}:stock"
         self.outcomes_key = f"{key_prefix}:reservations"
-        self.max_attempts = max_attempts
-        self.retry_backoff = retry_backoff
         self.publish_timeout = publish_timeout
-        self._attempts: dict[tuple[TopicPartition, int], int] = {}
         self.redis = redis.Redis.from_url(connection.redis_url)
         self._reserve = self.redis.register_script(RESERVE_SCRIPT)
         self.producer = KafkaProducer(
@@ -173,6 +169,7 @@ class InventoryService:
             enable_auto_commit=False,  # commit after the result event is acknowledged
             **connection.consumer_overrides,
         )
+        self.retry = RetryInPlace(self.consumer, InventoryError, max_attempts, retry_backoff)
 
     def seed_stock(self, stock: Mapping[str, int], *, replace: bool = False) -> None:
         """Set units per product; without ``replace``, products already stocked keep theirs."""
@@ -218,11 +215,11 @@ class InventoryService:
                 try:
                     self._handle(from_json(record.value))
                 except Exception as exc:
-                    self._retry_later(tp, record.offset, exc)
+                    self.retry.failed(tp, record.offset, exc)
                     break  # this partition's later records come again after the seek
-                self._attempts.pop((tp, record.offset), None)
+                self.retry.succeeded(tp, record.offset)
                 handled += 1
-                if not self._commit(tp, record.offset + 1):
+                if not commit_partition(self.consumer, tp, record.offset + 1):
                     return handled
         return handled
 
@@ -246,30 +243,6 @@ class InventoryService:
         verdict = "reserved" if reservation.success else f"FAILED ({reservation.reason})"
         again = " (already answered; replaying)" if reservation.replayed else ""
         print(f"\n📦 {mark} Order {reservation.order_id}: {verdict}{again}")
-
-    def _retry_later(self, tp: TopicPartition, offset: int, exc: Exception) -> None:
-        """Seek back to the failed message; raise once it has failed ``max_attempts`` times."""
-        attempt = self._attempts.get((tp, offset), 0) + 1
-        self._attempts[(tp, offset)] = attempt
-        self.consumer.seek(tp, offset)
-        where = f"{tp.topic}[{tp.partition}]@{offset}"
-        if attempt >= self.max_attempts:
-            raise InventoryError(
-                f"{where} failed {attempt} time(s), last: {exc!r}; stopping with it uncommitted"
-            ) from exc
-        print(f"✗ {where}: attempt {attempt}/{self.max_attempts} failed ({exc!r}); retrying")
-        time.sleep(self.retry_backoff * attempt)
-
-    def _commit(self, tp: TopicPartition, next_offset: int) -> bool:
-        """Commit one partition's position; ``False`` if a rebalance took it away (the
-        new owner redelivers, and the script replays the outcome)."""
-        try:
-            self.consumer.commit({tp: offset_and_metadata(next_offset)})
-        except (CommitFailedError, RebalanceInProgressError) as exc:
-            where = f"{tp.topic}[{tp.partition}]@{next_offset}"
-            print(f"Commit of {where} lost to a rebalance: {exc!r}")
-            return False
-        return True
 
     def close(self) -> None:
         self.consumer.close(autocommit=False)

@@ -15,6 +15,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from kafka import KafkaConsumer, TopicPartition
+from kafka.errors import CommitFailedError, RebalanceInProgressError
 from kafka.structs import OffsetAndMetadata
 
 ORDERS_TOPIC = "orders"
@@ -77,6 +79,55 @@ def run_loop(step: Callable[[float], int], until: StopWhen, poll_timeout: float 
 def offset_and_metadata(offset: int) -> OffsetAndMetadata:
     """kafka-python 3's ``OffsetAndMetadata(offset, "", -1)``; 2.0 has no leader epoch."""
     return OffsetAndMetadata(*(offset, "", -1)[: len(OffsetAndMetadata._fields)])
+
+
+class RetryInPlace:
+    """Redeliver a failed message by seeking back to it; give up after ``max_attempts``.
+
+    Not committing is not enough: the consumer's position has already moved past the
+    message, so the next commit would skip it (the guide's bug). Seeking back makes the
+    next poll return it again, and every later message of its partition after it.
+    """
+
+    def __init__(
+        self,
+        consumer: KafkaConsumer,
+        error: Callable[[str], Exception],
+        max_attempts: int = 3,
+        backoff: float = 0.5,
+    ) -> None:
+        self.consumer = consumer
+        self.error = error
+        self.max_attempts = max_attempts
+        self.backoff = backoff
+        self._attempts: dict[tuple[TopicPartition, int], int] = {}
+
+    def failed(self, tp: TopicPartition, offset: int, exc: Exception) -> None:
+        """Seek back to ``offset``; raise ``error(...)`` once it failed ``max_attempts`` times."""
+        attempt = self._attempts.get((tp, offset), 0) + 1
+        self._attempts[(tp, offset)] = attempt
+        self.consumer.seek(tp, offset)
+        where = f"{tp.topic}[{tp.partition}]@{offset}"
+        if attempt >= self.max_attempts:
+            raise self.error(
+                f"{where} failed {attempt} time(s), last: {exc!r}; stopping with it uncommitted"
+            ) from exc
+        print(f"✗ {where}: attempt {attempt}/{self.max_attempts} failed ({exc!r}); retrying")
+        time.sleep(self.backoff * attempt)
+
+    def succeeded(self, tp: TopicPartition, offset: int) -> None:
+        self._attempts.pop((tp, offset), None)
+
+
+def commit_partition(consumer: KafkaConsumer, tp: TopicPartition, next_offset: int) -> bool:
+    """Commit one partition's position; ``False`` if a rebalance took the partition away
+    (its new owner resumes from the last commit, so the message comes again)."""
+    try:
+        consumer.commit({tp: offset_and_metadata(next_offset)})
+    except (CommitFailedError, RebalanceInProgressError) as exc:
+        print(f"Commit of {tp.topic}[{tp.partition}]@{next_offset} lost to a rebalance: {exc!r}")
+        return False
+    return True
 
 
 def cli_arguments(description: str) -> argparse.ArgumentParser:
