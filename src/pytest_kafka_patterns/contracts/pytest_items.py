@@ -1,0 +1,165 @@
+"""pytest integration: contract files as test items, the marker and the fixture.
+
+* ``pytest --kafka-contracts PATH`` collects every ``*.contract.json`` (``.yaml`` with
+  PyYAML) under ``PATH`` into one test item per scenario
+  (``email_service.contract.json::crash``);
+* ``@pytest.mark.kafka_contract("contracts/email.contract.json")`` names the contract of
+  a test, and the ``verify_contract`` fixture runs its scenarios (paths are relative to
+  the test file, else to the rootdir).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from pathlib import Path
+
+import pytest
+
+from .harness import HarnessEnv
+from .model import Contract, ContractError, load_contract
+from .scenarios import ScenarioResult, run_contract, scenario_names
+
+OPTION = "--kafka-contracts"
+DEST = "kafka_contracts"
+MARKER = "kafka_contract"
+
+
+def run_seed(config: pytest.Config) -> int | None:
+    """The run's seed (``--kafka-patterns-seed``) when the events plugin is active."""
+    try:
+        from ..events_plugin import SEED_KEY
+    except ImportError:  # pragma: no cover - factory-boy missing
+        return None
+    seed = config.stash.get(SEED_KEY, None)
+    return seed.value if seed is not None else None
+
+
+def harness_env(request: pytest.FixtureRequest) -> HarnessEnv:
+    """The session broker and Redis, topics from ``kafka_topic_factory``, a tmp dir."""
+    broker = request.getfixturevalue("kafka_broker")
+    redis_server = request.getfixturevalue("redis_server")
+    topic_factory = request.getfixturevalue("kafka_topic_factory")
+    tmp_path: Path = request.getfixturevalue("tmp_path")
+    return HarnessEnv(
+        bootstrap_servers=broker.bootstrap_servers,
+        redis_url=redis_server.url,
+        create_topic=lambda prefix, partitions: topic_factory(prefix, partitions),
+        workdir=tmp_path,
+        consumer_defaults=dict(broker.consumer_defaults),
+    )
+
+
+def failures_report(results: Iterable[ScenarioResult]) -> str:
+    return "\n\n".join(result.report() for result in results if not result.passed)
+
+
+class ContractFile(pytest.File):
+    """A contract file: one item per scenario it asks for."""
+
+    def collect(self) -> Iterable[pytest.Item]:
+        try:
+            contract = load_contract(self.path)
+            names = scenario_names(contract)
+        except (ContractError, ValueError) as exc:
+            raise self.CollectError(f"invalid contract: {exc}") from None
+        for name in names:
+            yield pytest.Function.from_parent(
+                self, name=name, callobj=_scenario_test(contract, name)
+            )
+
+
+def _scenario_test(contract: Contract, name: str) -> Callable[[pytest.FixtureRequest], None]:
+    def test(request: pytest.FixtureRequest) -> None:
+        results = run_contract(contract, harness_env(request), names=[name],
+                               run_seed=run_seed(request.config))
+        for result in results:
+            print(result.report())
+        if not all(result.passed for result in results):
+            pytest.fail(failures_report(results), pytrace=False)
+
+    test.__doc__ = f"contract {contract.name!r}: scenario {name!r}"
+    return test
+
+
+def contract_paths(config: pytest.Config) -> list[str]:
+    return list(config.getoption(DEST) or [])
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("kafka-patterns")
+    group.addoption(
+        OPTION, dest=DEST, action="append", default=None, metavar="PATH",
+        help="collect consumer contract files (*.contract.json) under PATH into tests, one "
+        "per fault scenario (repeatable)",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        f"{MARKER}(path): the consumer contract the verify_contract fixture checks",
+    )
+    paths = contract_paths(config)
+    if paths and config.args_source != pytest.Config.ArgsSource.ARGS:
+        # `pytest --kafka-contracts PATH` alone: collect the contracts, not the test suite.
+        config.args[:] = paths
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> ContractFile | None:
+    from .model import is_contract_file
+
+    if contract_paths(parent.config) and is_contract_file(file_path):
+        result: ContractFile = ContractFile.from_parent(parent, path=file_path)
+        return result
+    return None
+
+
+def resolve_path(request: pytest.FixtureRequest, path: str | Path) -> Path:
+    candidate = Path(path)
+    if candidate.is_absolute():
+        return candidate
+    for base in (request.path.parent, request.config.rootpath):
+        if (base / candidate).exists():
+            return base / candidate
+    return request.path.parent / candidate
+
+
+Verify = Callable[..., list[ScenarioResult]]
+
+
+def make_verify(request: pytest.FixtureRequest) -> Verify:
+    """The ``verify_contract`` callable (see :func:`verify_contract_fixture`)."""
+
+    def verify(
+        contract: Contract | str | Path | None = None,
+        *,
+        scenarios: Sequence[str] | None = None,
+        consumer: str | None = None,
+        seed: int | None = None,
+        check: bool = True,
+    ) -> list[ScenarioResult]:
+        if contract is None:
+            marker = request.node.get_closest_marker(MARKER)
+            if marker is None or not marker.args:
+                raise pytest.UsageError(
+                    f"verify_contract() needs a contract or @pytest.mark.{MARKER}(path)")
+            contract = marker.args[0]
+        if not isinstance(contract, Contract):
+            contract = load_contract(resolve_path(request, contract))
+        if consumer is not None:
+            contract = contract.with_consumer(consumer)
+        results = run_contract(contract, harness_env(request), names=scenarios, seed=seed,
+                               run_seed=run_seed(request.config))
+        if check and not all(result.passed for result in results):
+            raise AssertionError(failures_report(results))
+        return results
+
+    return verify
+
+
+def verify_contract_fixture(request: pytest.FixtureRequest) -> Iterator[Verify]:
+    """``verify_contract(contract=None, *, scenarios=None, consumer=None, seed=None,
+    check=True)``: run a contract's scenarios (default: the ``kafka_contract`` marker's
+    file), raising ``AssertionError`` with each failure's seed, timeline and message;
+    ``check=False`` returns the results instead."""
+    yield make_verify(request)

@@ -1,0 +1,465 @@
+"""Behaviour scenarios: inject a fault into a contract's consumer, then check its guarantee.
+
+Each scenario produces seeded events, runs the consumer in a subprocess (see
+:mod:`.harness`), injects its fault, and checks the contract's guarantee with the
+plugin's assertions: ``at-least-once`` -> every event has an effect
+(``assert_delivered(..., exactly_once=False)``); ``effectively-once`` -> exactly one
+(``assert_exactly_once_effect``); a DLQ policy -> ``assert_routed_to_dlq``; ordering per
+key -> ``assert_ordered_by_key`` on the order of first effects.
+
+Built in: ``duplicates`` (every event produced twice, then the group re-reads from
+offset 0), ``crash`` (SIGKILL between an effect and its commit at ``crash_points`` seeded
+points, restart each time), ``poison`` (the handler raises for chosen events: for ever
+with a DLQ policy, else on the first attempt only). More (rebalance, connection cuts
+through a proxy) plug in with :func:`register_scenario`.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import redis
+from kafka import KafkaConsumer, TopicPartition
+from kafka.structs import OffsetAndMetadata
+
+from ..assertions import (
+    assert_delivered,
+    assert_exactly_once_effect,
+    assert_ordered_by_key,
+    assert_routed_to_dlq,
+)
+from ..clients import new_producer
+from ..reading import Record, committed_offsets, high_watermarks, read_topic
+from .harness import ConsumerProcess, Harness, HarnessEnv, wait_until
+from .messages import field_at
+from .model import Contract
+from .runner import RunnerConfig
+
+#: How long the consumer may keep going after it looks done, so late duplicates show.
+SETTLE_SECONDS = 0.3
+#: How long to wait for poison in the DLQ once every other event is handled.
+DLQ_WAIT_SECONDS = 8.0
+#: A consumer whose group is caught up but which adds no effect for this long is done.
+STALL_SECONDS = 3.0
+
+
+class Timeline:
+    """What happened when, in seconds since the scenario started."""
+
+    def __init__(self) -> None:
+        self.started = time.monotonic()
+        self.entries: list[str] = []
+
+    def add(self, text: str) -> None:
+        self.entries.append(f"{time.monotonic() - self.started:6.2f}s  {text}")
+
+
+@dataclass
+class ScenarioResult:
+    """A scenario's outcome: the seed, the fault timeline and the assertion's message."""
+
+    contract: str
+    scenario: str
+    seed: int
+    timeline: list[str]
+    seconds: float
+    error: str | None = None
+
+    @property
+    def passed(self) -> bool:
+        return self.error is None
+
+    def report(self) -> str:
+        status = "passed" if self.passed else "FAILED"
+        lines = [
+            f"contract {self.contract!r}, scenario {self.scenario!r} {status} "
+            f"in {self.seconds:.1f} s (seed {self.seed}; reproduce with "
+            f'"faults": {{"seed": {self.seed}}} in the contract or seed={self.seed})',
+            "fault timeline:",
+            *(f"  {entry}" for entry in self.timeline),
+        ]
+        if self.error:
+            lines += ["assertion:", self.error]
+        return "\n".join(lines)
+
+    def check(self) -> None:
+        """Raise ``AssertionError`` with :meth:`report` if the scenario failed."""
+        if self.error is not None:
+            raise AssertionError(self.report())
+
+
+def make_events(rng: random.Random, count: int) -> list[dict[str, Any]]:
+    """``count`` order events from ``rng``: per order an ``order.created``, then an
+    ``order.status_changed`` (so each key has a history whose order matters)."""
+    orders = max(1, count // 2)
+    ids = [f"order_{rng.getrandbits(32):08x}" for _ in range(orders)]
+    events: list[dict[str, Any]] = []
+    stamp = "2026-01-01T00:00:00"
+    for index in range(count):
+        order_id = ids[index % orders]
+        event_id = str(uuid.UUID(int=rng.getrandbits(128), version=4))
+        if index < orders:
+            quantity = rng.randint(1, 3)
+            price = round(rng.uniform(1, 100), 2)
+            data: dict[str, Any] = {
+                "order_id": order_id,
+                "user_id": f"user_{rng.randint(1, 50)}",
+                "items": [{"product_id": f"prod_{rng.randint(1, 9)}", "name": "Widget",
+                           "price": price, "quantity": quantity}],
+                "total": round(price * quantity, 2),
+                "status": "pending",
+                "created_at": stamp,
+            }
+            events.append({"event_type": "order.created", "event_id": event_id,
+                           "timestamp": stamp, "data": data})
+        else:
+            data = {"order_id": order_id, "status": rng.choice(["confirmed", "shipped"]),
+                    "updated_at": stamp}
+            events.append({"event_type": "order.status_changed", "event_id": event_id,
+                           "timestamp": stamp, "data": data})
+    return events
+
+
+@dataclass
+class ScenarioContext:
+    """Everything a scenario needs; helpers produce, start consumers, wait and check."""
+
+    contract: Contract
+    env: HarnessEnv
+    harness: Harness
+    seed: int
+    rng: random.Random
+    timeline: Timeline
+    topic: str
+    group_id: str
+    effects_key: str
+    redis: Any
+    events: list[dict[str, Any]]
+    retry_topic: str | None = None
+    dlq_topic: str | None = None
+    poison: list[dict[str, Any]] = field(default_factory=list)
+    poison_failures: int = 0
+    consumer_bootstrap: str = ""
+    """Where consumers connect; a proxy scenario may point it at its proxy."""
+    _last_count: int = -1
+    _last_change: float = 0.0
+    _last_check: float = 0.0
+
+    def key_of(self, event: dict[str, Any]) -> str:
+        path = self.contract.key_equals or "data.order_id"
+        return str(field_at(event, path))
+
+    def produce(self, events: Sequence[dict[str, Any]], note: str = "") -> None:
+        producer = new_producer(self.env.bootstrap_servers)
+        try:
+            for event in events:
+                producer.send(self.topic, key=self.key_of(event), value=event)
+            producer.flush()
+        finally:
+            producer.close()
+        keys = len({self.key_of(event) for event in events})
+        self.timeline.add(f"produced {len(events)} event(s) on {keys} "
+                          f"key(s) to {self.topic}{note}")
+
+    def runner_config(self, crash_after: int | None = None) -> RunnerConfig:
+        dlq = self.contract.dlq
+        return RunnerConfig(
+            bootstrap_servers=self.consumer_bootstrap or self.env.bootstrap_servers,
+            topic=self.topic,
+            group_id=self.group_id,
+            redis_url=self.env.redis_url,
+            effects_key=self.effects_key,
+            consumer_overrides=dict(self.env.consumer_defaults),
+            poison=frozenset(str(event["event_id"]) for event in self.poison),
+            poison_failures=self.poison_failures,
+            retry_topic=self.retry_topic,
+            dlq_topic=self.dlq_topic,
+            max_retries=dlq.max_retries if dlq else 0,
+            crash_after=crash_after,
+        )
+
+    def start(self, crash_after: int | None = None) -> ConsumerProcess:
+        label = f"consumer #{len(self.harness.processes) + 1}"
+        process = self.harness.start(self.runner_config(crash_after), label)
+        self._last_count = -1  # a new incarnation gets its own STALL_SECONDS
+        crash = f", crashes after effect #{crash_after}" if crash_after is not None else ""
+        self.timeline.add(f"started {label} (pid {process.pid}{crash})")
+        return process
+
+    def effects(self) -> list[str]:
+        return [raw.decode() for raw in self.redis.lrange(self.effects_key, 0, -1)]
+
+    def _permanent_poison(self) -> set[str]:
+        if self.poison_failures != 0:
+            return set()
+        return {str(e["event_id"]) for e in self.poison}
+
+    def _expected_ids(self) -> set[str]:
+        return {str(e["event_id"]) for e in self.events} - self._permanent_poison()
+
+    def _caught_up(self) -> bool:
+        try:
+            committed = committed_offsets(self.env.bootstrap_servers, self.group_id, self.topic)
+            ends = high_watermarks(self.env.bootstrap_servers, self.topic, timeout=2.0)
+        except Exception:  # the broker is busy rebalancing: ask again later
+            return False
+        return all(committed.get(partition, 0) >= end for partition, end in ends.items())
+
+    def wait_done(self, process: ConsumerProcess, timeout: float | None = None) -> bool:
+        """Wait until every expected event has an effect and the group has committed to
+        the end of the topic (and the poison is in the DLQ). False when the consumer
+        exits, the timeout passes, or it stalls: caught up, yet no new effect for
+        :data:`STALL_SECONDS`."""
+        timeout = self.contract.faults.timeout if timeout is None else timeout
+        expected = self._expected_ids()
+
+        def exited() -> bool:
+            return process.exit_code() is not None
+
+        done = wait_until(lambda: expected <= set(self.effects()), timeout,
+                          abort=lambda: exited() or self.stalled())
+        done = done and wait_until(self._caught_up, timeout, interval=0.3, abort=exited)
+        if done and self.dlq_topic and self.poison and self.poison_failures == 0:
+            done = wait_until(lambda: len(self.dlq_records()) >= len(self.poison),
+                              DLQ_WAIT_SECONDS, interval=0.5, abort=exited)
+        if done:
+            time.sleep(SETTLE_SECONDS)
+        return done
+
+    def stalled(self) -> bool:
+        """True once the effect count has not changed for :data:`STALL_SECONDS` while the
+        group is caught up (the consumer skipped or lost what is missing)."""
+        count = int(self.redis.llen(self.effects_key))
+        now = time.monotonic()
+        if count != self._last_count:
+            self._last_count, self._last_change = count, now
+            return False
+        if now - self._last_change < STALL_SECONDS or now - self._last_check < 0.5:
+            return False
+        self._last_check = now
+        return self._caught_up()
+
+    def finish(self, process: ConsumerProcess) -> None:
+        """Let ``process`` finish the work, then stop it (SIGTERM, then SIGKILL)."""
+        done = self.wait_done(process)
+        code = process.exit_code()
+        if code is not None:
+            self.timeline.add(f"{process.label} exited with {code} on its own; log tail:\n"
+                              + process.log_tail())
+        elif not done:
+            self.timeline.add(f"{process.label} did not finish the work in "
+                              f"{self.contract.faults.timeout:.0f} s")
+        process.stop()
+        self.timeline.add(f"stopped {process.label}: {len(self.effects())} effect(s) recorded")
+
+    def dlq_records(self) -> list[Record]:
+        if not self.dlq_topic:
+            return []
+        return read_topic(self.env.bootstrap_servers, self.dlq_topic, timeout=2.0)
+
+    def check_guarantee(self) -> None:
+        """The contract's guarantee, over the effects recorded so far."""
+        effects = self.effects()
+        permanent = self._permanent_poison()
+        expected = [e for e in self.events if str(e["event_id"]) not in permanent]
+        if self.contract.delivery == "effectively-once":
+            assert_exactly_once_effect(effects, expected)
+        else:
+            assert_delivered(effects, expected, exactly_once=False)
+        if self.contract.ordering:
+            by_id = {str(e["event_id"]): e for e in self.events}
+            first: list[Record] = []
+            for ident in dict.fromkeys(effects):  # first effect of each event, in order
+                if ident in by_id:
+                    event = by_id[ident]
+                    first.append(Record("effects", 0, len(first), self.key_of(event), event))
+            assert_ordered_by_key(first, expected=self.events)
+
+    def reset_group(self, offset: int = 0) -> None:
+        """Commit ``offset`` on every partition for the (stopped) group: a re-read."""
+        consumer = KafkaConsumer(bootstrap_servers=self.env.bootstrap_servers,
+                                 group_id=self.group_id, enable_auto_commit=False,
+                                 **dict(self.env.consumer_defaults))
+        try:
+            partitions = sorted(consumer.partitions_for_topic(self.topic) or ())
+            tps = [TopicPartition(self.topic, p) for p in partitions]
+            consumer.assign(tps)
+            meta = (offset, "", -1)[: len(OffsetAndMetadata._fields)]
+            consumer.commit({tp: OffsetAndMetadata(*meta) for tp in tps})
+        finally:
+            consumer.close(autocommit=False)
+        self.timeline.add(f"reset group {self.group_id} to offset {offset} on "
+                          f"{len(tps)} partition(s)")
+
+
+ScenarioFn = Callable[[ScenarioContext], None]
+
+
+@dataclass(frozen=True)
+class ScenarioSpec:
+    """A registered scenario: what it runs and which contracts it applies to."""
+
+    name: str
+    run: ScenarioFn
+    applies: Callable[[Contract], bool]
+    description: str = ""
+
+
+#: The scenario registry, in run order. Fault scenarios of other modules (rebalance,
+#: TCP proxy cuts/latency) are added with :func:`register_scenario`.
+SCENARIOS: dict[str, ScenarioSpec] = {}
+
+
+def register_scenario(
+    name: str, *, applies: Callable[[Contract], bool] = lambda contract: True
+) -> Callable[[ScenarioFn], ScenarioFn]:
+    """Decorator: add ``fn(ctx: ScenarioContext) -> None`` (raising ``AssertionError``)."""
+
+    def add(fn: ScenarioFn) -> ScenarioFn:
+        SCENARIOS[name] = ScenarioSpec(name, fn, applies, (fn.__doc__ or "").strip())
+        return fn
+
+    return add
+
+
+@register_scenario("duplicates")
+def duplicates(ctx: ScenarioContext) -> None:
+    """Every event produced twice; then the group is reset to offset 0 and re-reads."""
+    doubled = [copy for event in ctx.events for copy in (event, event)]
+    ctx.produce(doubled, " (each event twice in a row)")
+    ctx.finish(ctx.start())
+    ctx.reset_group(0)
+    ctx.finish(ctx.start())
+    ctx.check_guarantee()
+
+
+@register_scenario("crash")
+def crash(ctx: ScenarioContext) -> None:
+    """SIGKILL between an effect and its commit at ``crash_points`` seeded points."""
+    ctx.produce(ctx.events)
+    count = min(ctx.contract.faults.crash_points, len(ctx.events) - 1)
+    points = sorted(ctx.rng.sample(range(1, len(ctx.events)), count))
+    ctx.timeline.add(f"crash points (after effect #): {points}")
+    for point in points:
+        point = max(point, len(ctx.effects()) + 1)
+        process = ctx.start(crash_after=point)
+        def crashed(process: ConsumerProcess = process, point: int = point) -> bool:
+            return process.exit_code() is not None or len(ctx.effects()) >= point
+
+        reached = wait_until(crashed, ctx.contract.faults.timeout, abort=ctx.stalled)
+        self_killed = process.exit_code() is not None
+        process.kill()
+        recorded = ctx.effects()
+        how = "SIGKILLed itself" if self_killed else "SIGKILLed by the harness"
+        if not reached:
+            how += " (stalled before its crash point)"
+        ctx.timeline.add(f"{process.label} {how} at effect #{len(recorded)} "
+                         f"({len(set(recorded))} distinct event(s) have effects)")
+        if not reached:
+            ctx.timeline.add(f"{process.label} log tail:\n{process.log_tail()}")
+    ctx.finish(ctx.start())
+    ctx.check_guarantee()
+
+
+@register_scenario("poison")
+def poison(ctx: ScenarioContext) -> None:
+    """The handler raises for chosen events: always (DLQ policy) or once (no DLQ)."""
+    count = min(ctx.contract.faults.poison, len(ctx.events) - 1)
+    ctx.poison = ctx.rng.sample(ctx.events, count)
+    ctx.poison_failures = 0 if ctx.contract.dlq else 1
+    kind = "every attempt" if ctx.poison_failures == 0 else "the first attempt"
+    ids = ", ".join(str(e["event_id"]) for e in ctx.poison)
+    ctx.timeline.add(f"poisoned {count} event(s), failing {kind}: {ids}")
+    ctx.produce(ctx.events)
+    ctx.finish(ctx.start())
+    dlq = ctx.dlq_records()
+    if ctx.dlq_topic:
+        ctx.timeline.add(f"{len(dlq)} record(s) in the DLQ {ctx.dlq_topic}")
+    ctx.check_guarantee()
+    if ctx.contract.dlq is not None and ctx.poison_failures == 0:
+        assert_routed_to_dlq(dlq, ctx.poison, processed=ctx.effects(),
+                             max_retries=ctx.contract.dlq.max_retries)
+
+
+def scenario_names(contract: Contract) -> list[str]:
+    """The scenarios ``contract`` asks for (``faults.scenarios``), else all that apply."""
+    if contract.faults.scenarios is not None:
+        unknown = [name for name in contract.faults.scenarios if name not in SCENARIOS]
+        if unknown:
+            raise ValueError(f"unknown scenario(s) {unknown}; known: {sorted(SCENARIOS)}")
+        return list(contract.faults.scenarios)
+    return [name for name, spec in SCENARIOS.items() if spec.applies(contract)]
+
+
+def scenario_seed(contract: Contract, name: str, run_seed: int | None) -> int:
+    """The contract's seed, else one derived from the run's seed, else a random one."""
+    if contract.faults.seed is not None:
+        return contract.faults.seed
+    if run_seed is not None:
+        return random.Random(f"{run_seed}:{contract.name}:{name}").randrange(2**31)
+    return random.SystemRandom().randrange(2**31)
+
+
+@contextmanager
+def _context(contract: Contract, name: str, env: HarnessEnv, seed: int,
+             timeline: Timeline) -> Iterator[ScenarioContext]:
+    rng = random.Random(seed)
+    topic = env.create_topic(f"{contract.topics[0]}-{name}", 3)
+    retry_topic = dlq_topic = None
+    if contract.dlq is not None:
+        retry_topic = env.create_topic(f"{contract.topics[0]}-{name}-retry", 3)
+        dlq_topic = env.create_topic(f"{contract.dlq.dlq_topic}-{name}", 1)
+    token = uuid.uuid4().hex[:8]
+    client = redis.Redis.from_url(env.redis_url)
+    harness = Harness(contract, env.workdir / f"{name}-{token}")
+    ctx = ScenarioContext(
+        contract=contract, env=env, harness=harness, seed=seed, rng=rng, timeline=timeline,
+        topic=topic, group_id=f"contract-{contract.name}-{name}-{token}",
+        effects_key=f"contract:{token}:effects", redis=client,
+        events=make_events(rng, contract.faults.events),
+        retry_topic=retry_topic, dlq_topic=dlq_topic,
+    )
+    try:
+        yield ctx
+    finally:
+        harness.close()
+        client.close()
+
+
+def run_scenario(
+    contract: Contract, name: str, env: HarnessEnv, *, seed: int | None = None,
+    run_seed: int | None = None,
+) -> ScenarioResult:
+    """Run one scenario; the result holds the seed, the timeline and any failure."""
+    spec = SCENARIOS[name]
+    seed = seed if seed is not None else scenario_seed(contract, name, run_seed)
+    timeline = Timeline()
+    error = None
+    with _context(contract, name, env, seed, timeline) as ctx:
+        try:
+            spec.run(ctx)
+        except AssertionError as exc:
+            error = str(exc)
+        for process in ctx.harness.processes:
+            if process.exit_code() is None:
+                timeline.add(f"killed leftover {process.label} (pid {process.pid})")
+    return ScenarioResult(contract.name, name, seed, timeline.entries,
+                          time.monotonic() - timeline.started, error)
+
+
+def run_contract(contract: Contract, env: HarnessEnv, *, names: Sequence[str] | None = None,
+                 seed: int | None = None, run_seed: int | None = None) -> list[ScenarioResult]:
+    """Run ``names`` (default: :func:`scenario_names`) and return every result."""
+    return [run_scenario(contract, name, env, seed=seed, run_seed=run_seed)
+            for name in (names if names is not None else scenario_names(contract))]
+
+
+def workdir_for(base: Path, contract: Contract) -> Path:
+    return base / f"contract-{contract.name}"

@@ -1,0 +1,111 @@
+"""Consumer contracts of the examples: the naive versions fail the scenario that exposes
+their bug (negative controls, kept green by asserting the failure), and the order
+service's real events match the email contract.
+
+That the examples' own consumers keep their contracts is CI's one-line job:
+``pytest --kafka-contracts examples/contracts`` (one test per scenario).
+Here (tests/, not examples/) because fault scenarios take tens of seconds each.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import psutil
+import pytest
+
+from examples.order_system.order_service import OrderService
+from examples.order_system.runtime import Connection
+from pytest_kafka_patterns import read_topic
+from pytest_kafka_patterns.contracts import check_messages, load_contract
+from pytest_kafka_patterns.contracts.pytest_items import make_verify
+
+CONTRACTS = Path(__file__).resolve().parents[2] / "examples" / "contracts"
+RUNNERS = "examples.contracts.runners"
+
+
+@pytest.fixture
+def verify(request, redis_client):  # redis_client: an empty database per test
+    """What the plugin's ``verify_contract`` fixture gives (made here so this module runs
+    whether or not the contracts plugin is registered)."""
+    return make_verify(request)
+
+
+def contract(name):
+    return load_contract(next(CONTRACTS.glob(f"{name}.contract.*")))
+
+
+def assert_no_consumer_left():
+    left = [p for p in psutil.Process().children(recursive=True)
+            if "pytest_kafka_patterns.contracts" in " ".join(p.cmdline())]
+    assert not left, left
+
+
+def test_naive_idempotent_consumer_loses_events_after_a_crash(verify):
+    """Its ``commit()`` after each message commits the positions of the whole polled
+    batch: a crash mid-batch loses the rest of it. (Its check-then-act race, which
+    charges twice, is shown in test_idempotent_consumer.py.)"""
+    [result] = verify(contract("idempotent_consumer"), scenarios=["crash"],
+                      consumer=f"{RUNNERS}:naive_idempotent_consumer", seed=5, check=False)
+    with pytest.raises(AssertionError, match=r"(?s)seed 5.*SIGKILLed itself at effect #.*"
+                       r"assert_exactly_once_effect: \d+ of 20 event\(s\) without an effect"):
+        result.check()
+    assert_no_consumer_left()
+
+
+def test_naive_retry_consumer_never_dead_letters_poison(verify):
+    """Nothing reads the retry topic: poison never reaches the DLQ."""
+    [result] = verify(contract("retry_dlq_consumer"), scenarios=["poison"],
+                      consumer=f"{RUNNERS}:naive_retry_dlq_consumer", seed=5, check=False)
+    with pytest.raises(AssertionError, match=r"(?s)poisoned 2 event.*"
+                       r"assert_routed_to_dlq: 2 poison event\(s\) not in the DLQ"):
+        result.check()
+
+
+def test_naive_email_service_loses_a_failed_email(verify):
+    """A failed send is skipped by the next commit: the email is never sent."""
+    [result] = verify(contract("email_service"), scenarios=["poison"],
+                      consumer=f"{RUNNERS}:naive_email_service", seed=5, check=False)
+    with pytest.raises(AssertionError,
+                       match=r"assert_delivered: 2 of 20 expected event\(s\) missing"):
+        result.check()
+
+
+def test_order_service_events_match_the_email_contract(kafka_broker, kafka_topic):
+    service = OrderService(Connection(bootstrap_servers=kafka_broker.bootstrap_servers),
+                           kafka_topic)
+    try:
+        for user in ("user_1", "user_2"):
+            order = service.create_order(user, [
+                {"product_id": "prod_1", "name": "Widget", "price": 29.99, "quantity": 2}])
+            service.update_order_status(order["order_id"], "confirmed")
+    finally:
+        service.close()
+    records = read_topic(kafka_broker.bootstrap_servers, kafka_topic, min_records=4)
+    assert len(records) == 4
+    check_messages(contract("email_service"), records)
+
+
+def test_violations_are_reported_field_by_field(kafka_broker, kafka_topic, kafka_producer):
+    good = {"event_type": "order.created", "event_id": "evt-1", "timestamp": "t",
+            "data": {"order_id": "order_1", "user_id": "user_1", "total": 12.5, "status":
+                     "pending", "created_at": "t",
+                     "items": [{"product_id": "p", "price": 12.5, "quantity": 1}]}}
+    string_total = {**good, "event_id": "evt-2", "data": {**good["data"], "total": "12.50"}}
+    no_order_id = {**good, "event_id": "evt-3",
+                   "data": {k: v for k, v in good["data"].items() if k != "order_id"}}
+    kafka_producer.send(kafka_topic, key="order_1", value=good, partition=0)
+    kafka_producer.send(kafka_topic, key="order_1", value=string_total, partition=0)
+    kafka_producer.send(kafka_topic, key="user_1", value=no_order_id, partition=0)
+    kafka_producer.flush()
+    records = read_topic(kafka_broker.bootstrap_servers, kafka_topic, min_records=3)
+
+    with pytest.raises(AssertionError) as failure:
+        check_messages(contract("email_service"), records)
+    message = str(failure.value)
+    assert "contract 'email-service': 2 of 3 record(s) violate it" in message
+    assert "[0]@1 key='order_1' order.created event_id=evt-2" in message
+    assert "data.total: '12.50' is not of type 'number' (value: \"12.50\")" in message
+    assert "data.order_id: required field missing" in message
+    assert "key: cannot be checked: value has no data.order_id (value: \"user_1\")" in message
+    assert "evt-1" not in message

@@ -1,0 +1,124 @@
+"""``pytest --kafka-contracts PATH``, the ``kafka_contract`` marker and the
+``verify_contract`` fixture, as a user meets them (pytester)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import psutil
+import pytest
+
+from tests.conftest import LOCAL_BACKENDS
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "contracts"
+PLUGIN = "pytest_kafka_patterns.contracts_plugin"
+
+
+@pytest.fixture
+def plugin_args(request) -> list[str]:
+    """``-p`` the plugin unless its entry point registered it already."""
+    if request.config.pluginmanager.has_plugin("kafka_patterns_contracts"):
+        return []
+    return ["-p", PLUGIN]
+
+
+def small_contract(consumer: str, scenarios: list[str], **extra) -> dict:
+    return {
+        "name": "small",
+        "consumer": {"callable": f"examples.contracts.runners:{consumer}"},
+        "topics": ["orders"],
+        "key": {"required": True, "equals": "data.order_id"},
+        "guarantee": {"delivery": "at-least-once", "ordering": "per-key"},
+        "faults": {"events": 6, "crash_points": 1, "poison": 1, "seed": 11,
+                   "scenarios": scenarios, **extra},
+    }
+
+
+def no_consumers_left() -> bool:
+    return not [p for p in psutil.Process().children(recursive=True)
+                if "pytest_kafka_patterns.contracts" in " ".join(p.cmdline())]
+
+
+def test_contract_files_become_one_item_per_scenario(pytester, plugin_args):
+    contracts = pytester.mkdir("contracts")
+    shutil.copytree(EXAMPLES / "schemas", contracts / "schemas")
+    shutil.copy(EXAMPLES / "email_service.contract.yaml", contracts)
+    shutil.copy(EXAMPLES / "retry_dlq_consumer.contract.json", contracts)
+    (contracts / "broken.contract.json").write_text(json.dumps({"name": "broken"}))
+    pytester.makepyfile(test_other="def test_not_collected(): pass")
+
+    result = pytester.runpytest(*plugin_args, "--kafka-contracts", "contracts", "--co", "-q")
+    result.stdout.fnmatch_lines([
+        "contracts/email_service.contract.yaml::duplicates",
+        "contracts/email_service.contract.yaml::crash",
+        "contracts/email_service.contract.yaml::poison",
+        "contracts/retry_dlq_consumer.contract.json::duplicates",
+        "*invalid contract: *broken.contract.json: 3 problem(s)*",
+        "*(top level): 'consumer' is a required property*",
+    ])
+    assert "test_not_collected" not in result.stdout.str()
+
+
+def test_without_the_option_contract_files_are_ignored(pytester, plugin_args):
+    pytester.path.joinpath("x.contract.json").write_text("{}")
+    result = pytester.runpytest(*plugin_args, "--co", "-q", "x.contract.json")
+    assert "x.contract.json::" not in result.stdout.str()
+
+
+def test_a_contract_item_runs_its_scenario(pytester, plugin_args):
+    path = pytester.path / "small.contract.json"
+    path.write_text(json.dumps(small_contract("email_service", ["crash"])))
+    result = pytester.runpytest(*plugin_args, *LOCAL_BACKENDS, "--kafka-contracts", str(path),
+                                "-q", "-s")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines([
+        "contract 'small', scenario 'crash' passed in * s (seed 11;*",
+        "*crash points (after effect #): ?1?",
+        "*SIGKILLed itself at effect #*",
+    ])
+    assert no_consumers_left()
+
+
+def test_a_failing_scenario_prints_seed_timeline_and_assertion(pytester, plugin_args):
+    path = pytester.path / "naive.contract.json"
+    path.write_text(json.dumps(small_contract("naive_email_service", ["poison"])))
+    result = pytester.runpytest(*plugin_args, *LOCAL_BACKENDS, "--kafka-contracts", str(path))
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines([
+        "*contract 'small', scenario 'poison' FAILED in * s (seed 11; reproduce with*",
+        "*fault timeline:",
+        "*poisoned 1 event(s), failing the first attempt: *",
+        "*assertion:",
+        "*assert_delivered: 1 of 6 expected event(s) missing*",
+    ])
+    assert no_consumers_left()
+
+
+def test_marker_and_fixture(pytester, plugin_args):
+    (pytester.path / "email.contract.json").write_text(
+        json.dumps(small_contract("email_service", ["poison"])))
+    pytester.makepyfile(test_contract="""
+        import pytest
+
+        @pytest.mark.kafka_contract("email.contract.json")
+        def test_email_contract(verify_contract):
+            [result] = verify_contract()
+            assert result.passed and result.seed == 11
+
+        def test_naive_fails(verify_contract):
+            [result] = verify_contract("email.contract.json", check=False,
+                                       consumer="examples.contracts.runners:naive_email_service")
+            with pytest.raises(AssertionError, match="expected event"):
+                result.check()
+
+        def test_needs_a_contract(verify_contract):
+            with pytest.raises(pytest.UsageError, match="kafka_contract"):
+                verify_contract()
+    """)
+    result = pytester.runpytest(*plugin_args, *LOCAL_BACKENDS, "--strict-markers")
+    result.assert_outcomes(passed=3)
+    assert no_consumers_left()

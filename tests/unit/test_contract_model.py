@@ -1,0 +1,110 @@
+"""Loading and validating contract files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from pytest_kafka_patterns.contracts import ContractError, load_contract, parse_contract
+from pytest_kafka_patterns.contracts.model import is_contract_file
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "contracts"
+
+MINIMAL = {
+    "name": "email",
+    "consumer": {"callable": "pkg.mod:run"},
+    "topics": ["orders"],
+    "guarantee": {"delivery": "at-least-once"},
+}
+
+
+@pytest.mark.parametrize("path", sorted(EXAMPLES.glob("*.contract.json")), ids=lambda p: p.name)
+def test_example_contracts_load(path):
+    contract = load_contract(path)
+    assert contract.path == path
+    assert set(contract.schemas) == {"order.created", "order.status_changed"}
+    assert contract.faults.crash_points == 5 and contract.faults.events == 20
+
+
+def test_retry_contract_has_a_dlq_policy():
+    contract = load_contract(EXAMPLES / "retry_dlq_consumer.contract.json")
+    assert contract.dlq is not None and contract.dlq.max_retries == 2
+    assert contract.dlq.dlq_topic == "orders.dlq" and not contract.ordering
+
+
+def test_defaults():
+    contract = parse_contract(MINIMAL)
+    assert contract.callable == "pkg.mod:run" and contract.command is None
+    assert contract.delivery == "at-least-once" and contract.dlq is None
+    assert contract.faults.crash_points == 5 and contract.faults.seed is None
+    assert not contract.key_required and contract.required_headers == ()
+
+
+def test_every_problem_is_listed_with_its_path():
+    bad = {**MINIMAL, "topics": [], "guarantee": {"delivery": "exactly-once"},
+           "consumer": {"callable": "no colon"}, "extra": 1}
+    with pytest.raises(ContractError) as failure:
+        parse_contract(bad)
+    message = str(failure.value)
+    assert message.startswith("contract: 4 problem(s)")
+    assert "(top level): Additional properties are not allowed ('extra' was unexpected)" in message
+    assert "consumer/callable: 'no colon' does not match" in message
+    assert "guarantee/delivery: 'exactly-once' is not one of" in message
+    assert "topics: [] should be non-empty" in message
+
+
+def test_consumer_needs_a_callable_or_a_command():
+    with pytest.raises(ContractError, match="consumer"):
+        parse_contract({**MINIMAL, "consumer": {}})
+    contract = parse_contract({**MINIMAL, "consumer": {"command": ["python", "-m", "svc"]}})
+    assert contract.command == ("python", "-m", "svc")
+
+
+def test_schema_files_resolve_next_to_the_contract(tmp_path):
+    (tmp_path / "s.json").write_text(json.dumps({"type": "object"}))
+    path = tmp_path / "x.contract.json"
+    path.write_text(json.dumps({**MINIMAL, "schemas": {"order.created": "s.json"}}))
+    assert load_contract(path).schemas["order.created"] == {"type": "object"}
+
+
+def test_bad_schema_and_bad_json_are_reported(tmp_path):
+    path = tmp_path / "x.contract.json"
+    path.write_text(json.dumps({**MINIMAL, "schemas": {"order.created": "missing.json"}}))
+    with pytest.raises(ContractError, match=r"schemas/order\.created: cannot read"):
+        load_contract(path)
+    path.write_text(json.dumps({**MINIMAL, "schemas": {"order.created": {"type": 5}}}))
+    with pytest.raises(ContractError, match=r"schemas/order\.created: not a valid JSON Schema"):
+        load_contract(path)
+    path.write_text("{not json")
+    with pytest.raises(ContractError, match="not valid JSON"):
+        load_contract(path)
+
+
+def test_with_consumer_and_faults():
+    contract = parse_contract(MINIMAL)
+    other = contract.with_consumer("pkg.naive:run").with_faults(seed=3, events=4)
+    assert other.callable == "pkg.naive:run" and other.faults.seed == 3
+    assert contract.faults.seed is None
+    with pytest.raises(ValueError):
+        contract.with_consumer()
+
+
+def test_contract_file_names():
+    assert is_contract_file(Path("a/email.contract.json"))
+    assert is_contract_file(Path("email.contract.yaml"))
+    assert not is_contract_file(Path("email.json"))
+
+
+def test_seeds_reproduce_events_and_crash_points():
+    import random
+
+    from pytest_kafka_patterns.contracts.scenarios import make_events, scenario_seed
+
+    assert make_events(random.Random(3), 20) == make_events(random.Random(3), 20)
+    assert make_events(random.Random(3), 20) != make_events(random.Random(4), 20)
+    contract = parse_contract(MINIMAL)
+    assert scenario_seed(contract, "crash", 42) == scenario_seed(contract, "crash", 42)
+    assert scenario_seed(contract, "crash", 42) != scenario_seed(contract, "poison", 42)
+    assert scenario_seed(contract.with_faults(seed=9), "crash", 42) == 9
