@@ -463,3 +463,4 @@ def run_contract(contract: Contract, env: HarnessEnv, *, names: Sequence[str] | 
 
 def workdir_for(base: Path, contract: Contract) -> Path:
     return base / f"contract-{contract.name}"
+from . import fault_scenarios  # noqa: E402,F401  (registers rebalance, network)

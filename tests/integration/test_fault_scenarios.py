@@ -1,0 +1,70 @@
+"""The ``rebalance`` and ``network`` scenarios against the examples' consumers: each
+keeps its contract's guarantee, the timeline shows the faults, no consumer is left."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import psutil
+import pytest
+
+from pytest_kafka_patterns.contracts import load_contract
+from pytest_kafka_patterns.contracts.harness import HarnessEnv
+from pytest_kafka_patterns.contracts.scenarios import SCENARIOS, run_scenario, scenario_names
+
+CONTRACTS = Path(__file__).resolve().parents[2] / "examples" / "contracts"
+NAMES = ["email_service", "idempotent_consumer", "retry_dlq_consumer"]
+
+
+@pytest.fixture
+def env(kafka_broker, redis_server, redis_client, kafka_topic_factory, tmp_path):
+    return HarnessEnv(
+        bootstrap_servers=kafka_broker.bootstrap_servers,
+        redis_url=redis_server.url,
+        create_topic=lambda prefix, partitions: kafka_topic_factory(prefix, partitions),
+        workdir=tmp_path,
+        consumer_defaults=kafka_broker.consumer_defaults,
+    )
+
+
+def contract(name):
+    return load_contract(next(CONTRACTS.glob(f"{name}.contract.*")))
+
+
+def consumers_left():
+    return [p for p in psutil.Process().children(recursive=True)
+            if "pytest_kafka_patterns.contracts" in " ".join(p.cmdline())]
+
+
+def test_both_run_by_default_after_the_built_in_ones():
+    assert list(SCENARIOS)[-2:] == ["rebalance", "network"]
+    assert scenario_names(contract("email_service"))[-2:] == ["rebalance", "network"]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_rebalance_keeps_the_guarantee(env, name):
+    result = run_scenario(contract(name), "rebalance", env, seed=7)
+    print(result.report())
+    result.check()
+    timeline = "\n".join(result.timeline)
+    assert "second member joins group" in timeline
+    assert "second member assigned partitions [" in timeline
+    assert "second member leaves (LeaveGroup)" in timeline
+    assert timeline.index("joins") < timeline.index("assigned") < timeline.index("leaves")
+    assert not consumers_left()
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_network_faults_keep_the_guarantee(env, name):
+    result = run_scenario(contract(name), "network", env, seed=7)
+    print(result.report())
+    result.check()
+    timeline = "\n".join(result.timeline)
+    for step in ("started a broker behind a TCP proxy", "s latency on every chunk",
+                 "proxy: cut every connection for", "proxy: restored",
+                 "stopped the proxied broker"):
+        assert step in timeline
+    assert result.seconds <= 20
+    assert not consumers_left()
+    assert not [p for p in psutil.Process().children(recursive=True)
+                if "tansu" in p.name() and "proxied-broker" in " ".join(p.cmdline())]
