@@ -1,6 +1,7 @@
 """The harness and scenarios on a real broker and Redis: a command-line consumer, a
 consumer that dies at start, and no orphan consumer whatever happens. (The examples'
-consumers under every scenario: examples/tests/test_contracts.py.)"""
+consumers under every scenario: `pytest --kafka-contracts examples/contracts`; their
+naive versions: tests/integration/test_example_contracts.py.)"""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ import psutil
 import pytest
 
 from pytest_kafka_patterns.contracts import load_contract
-from pytest_kafka_patterns.contracts.harness import Harness, HarnessEnv
+from pytest_kafka_patterns.contracts.harness import Harness
+from pytest_kafka_patterns.contracts.pytest_items import harness_env
 from pytest_kafka_patterns.contracts.runner import RunnerConfig
 from pytest_kafka_patterns.contracts.scenarios import run_scenario
 
@@ -19,14 +21,9 @@ CONTRACTS = Path(__file__).resolve().parents[2] / "examples" / "contracts"
 
 
 @pytest.fixture
-def env(kafka_broker, redis_server, redis_client, kafka_topic_factory, tmp_path):
-    return HarnessEnv(
-        bootstrap_servers=kafka_broker.bootstrap_servers,
-        redis_url=redis_server.url,
-        create_topic=lambda prefix, partitions: kafka_topic_factory(prefix, partitions),
-        workdir=tmp_path,
-        consumer_defaults=kafka_broker.consumer_defaults,
-    )
+def env(request, redis_client):  # redis_client: an empty database per test
+    """What ``pytest --kafka-contracts`` gives each scenario."""
+    return harness_env(request)
 
 
 def alive(pids):

@@ -9,7 +9,7 @@ import psutil
 import pytest
 
 from pytest_kafka_patterns.contracts import load_contract
-from pytest_kafka_patterns.contracts.harness import HarnessEnv
+from pytest_kafka_patterns.contracts.pytest_items import harness_env
 from pytest_kafka_patterns.contracts.scenarios import SCENARIOS, run_scenario, scenario_names
 
 CONTRACTS = Path(__file__).resolve().parents[2] / "examples" / "contracts"
@@ -17,14 +17,9 @@ NAMES = ["email_service", "idempotent_consumer", "retry_dlq_consumer"]
 
 
 @pytest.fixture
-def env(kafka_broker, redis_server, redis_client, kafka_topic_factory, tmp_path):
-    return HarnessEnv(
-        bootstrap_servers=kafka_broker.bootstrap_servers,
-        redis_url=redis_server.url,
-        create_topic=lambda prefix, partitions: kafka_topic_factory(prefix, partitions),
-        workdir=tmp_path,
-        consumer_defaults=kafka_broker.consumer_defaults,
-    )
+def env(request, redis_client):  # redis_client: an empty database per test
+    """What ``pytest --kafka-contracts`` gives each scenario."""
+    return harness_env(request)
 
 
 def contract(name):
