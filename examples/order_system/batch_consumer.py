@@ -35,6 +35,7 @@ from .runtime import (
     cli_arguments,
     connection_from_args,
     from_json,
+    run_from_cli,
     run_loop,
 )
 
@@ -137,12 +138,7 @@ def main() -> None:
         group_id=args.group_id,
         batch_size=args.batch_size,
     )
-    try:
-        consumer.run(StopWhen(max_messages=args.max_messages, idle_timeout=args.idle_timeout))
-    except KeyboardInterrupt:
-        pass
-    finally:
-        consumer.close()
+    run_from_cli(consumer, args)
 
 
 if __name__ == "__main__":

@@ -37,6 +37,7 @@ from .runtime import (
     commit_partition,
     connection_from_args,
     from_json,
+    run_from_cli,
     run_loop,
 )
 
@@ -169,13 +170,11 @@ def main() -> None:
         args.group_id,
         max_attempts=args.max_attempts,
     )
-    try:
-        handled = service.run(StopWhen(args.max_messages, args.idle_timeout))
-        print(f"Email Service stopped after {handled} message(s).")
-    except KeyboardInterrupt:
+    handled = run_from_cli(service, args)
+    if handled is None:
         print("Email Service interrupted.")
-    finally:
-        service.close()
+    else:
+        print(f"Email Service stopped after {handled} message(s).")
 
 
 if __name__ == "__main__":

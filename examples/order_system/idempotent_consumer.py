@@ -55,6 +55,7 @@ from .runtime import (
     cli_arguments,
     connection_from_args,
     from_json,
+    run_from_cli,
     run_loop,
 )
 
@@ -236,12 +237,7 @@ def main() -> None:
         topic=args.topic,
         group_id=args.group_id,
     )
-    try:
-        consumer.run(StopWhen(max_messages=args.max_messages, idle_timeout=args.idle_timeout))
-    except KeyboardInterrupt:
-        pass
-    finally:
-        consumer.close()
+    run_from_cli(consumer, args)
     print(f"✓ {consumer.applied} charged, {consumer.duplicates} duplicate(s) skipped")
 
 

@@ -43,6 +43,7 @@ from .runtime import (
     cli_arguments,
     connection_from_args,
     from_json,
+    run_from_cli,
     run_loop,
     to_json,
 )
@@ -223,12 +224,7 @@ def main() -> None:
         max_retries=args.max_retries,
         retry_delay=args.retry_delay,
     )
-    try:
-        consumer.run(StopWhen(max_messages=args.max_messages, idle_timeout=args.idle_timeout))
-    except KeyboardInterrupt:
-        pass
-    finally:
-        consumer.close()
+    run_from_cli(consumer, args)
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from kafka import KafkaConsumer, TopicPartition
 from kafka.errors import KafkaError
@@ -130,6 +130,22 @@ def commit_partition(consumer: KafkaConsumer, tp: TopicPartition, next_offset: i
         print(f"Commit of {tp.topic}[{tp.partition}]@{next_offset} failed: {exc!r}")
         return False
     return True
+
+
+class Service(Protocol):
+    def run(self, until: StopWhen | None = None) -> int: ...
+    def close(self) -> None: ...
+
+
+def run_from_cli(service: Service, args: argparse.Namespace) -> int | None:
+    """``service.run()`` within the command line's limits; how many messages it handled,
+    or ``None`` when Ctrl-C ended it. The service is closed either way."""
+    try:
+        return service.run(StopWhen(args.max_messages, args.idle_timeout))
+    except KeyboardInterrupt:
+        return None
+    finally:
+        service.close()
 
 
 def cli_arguments(description: str) -> argparse.ArgumentParser:
