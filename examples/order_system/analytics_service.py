@@ -47,12 +47,15 @@ from .runtime import (
     commit_partition,
     connection_from_args,
     from_json,
+    poll_records,
+    rewind_unhandled,
     run_loop,
 )
 
 GROUP_ID = "analytics-service"
 
-#: KEYS: counted ids (set), totals (hash), orders by hour (hash), revenue by user (hash).
+#: KEYS: counted ids (set), totals (hash), orders by hour (hash), revenue by user (hash),
+#: optionally a journal list (gets each event id as it is counted).
 #: ARGV: event_id, revenue in cents, hour, user_id. Returns 1 if counted now, 0 if before.
 COUNT_SCRIPT = """
 if redis.call('SADD', KEYS[1], ARGV[1]) == 0 then return 0 end
@@ -60,6 +63,7 @@ redis.call('HINCRBY', KEYS[2], 'orders', 1)
 redis.call('HINCRBY', KEYS[2], 'revenue_cents', ARGV[2])
 redis.call('HINCRBY', KEYS[3], ARGV[3], 1)
 redis.call('HINCRBY', KEYS[4], ARGV[4], ARGV[2])
+if KEYS[5] then redis.call('RPUSH', KEYS[5], ARGV[1]) end
 return 1
 """
 
@@ -142,9 +146,11 @@ class AnalyticsService:
         max_attempts: int = 3,
         retry_backoff: float = 0.5,
         on_counted: Callable[[Mapping[str, Any]], None] | None = None,
+        journal_key: str | None = None,
     ) -> None:
         connection = connection or Connection()
         self.keys = metric_keys(key_prefix)
+        self.journal_key = journal_key
         self.skipped_key = f"{key_prefix}:skipped"
         self.max_records = max_records
         self.on_counted = on_counted
@@ -162,11 +168,13 @@ class AnalyticsService:
 
     def count(self, event: Mapping[str, Any]) -> bool:
         """Count an ``order.created`` unless its ``event_id`` was counted before;
-        ``True`` if counted now. ``KeyError``/``ValueError`` on a malformed event."""
+        ``True`` if counted now. ``KeyError``/``ValueError`` on a malformed event.
+        With a ``journal_key``, the same step appends the id to that Redis list."""
         order = event["data"]
         args = [event["event_id"], cents(order["total"]), hour_of(order["created_at"]),
                 order["user_id"]]
-        return bool(self._count(keys=self.keys, args=args))
+        keys = [*self.keys, self.journal_key] if self.journal_key else self.keys
+        return bool(self._count(keys=keys, args=args))
 
     def metrics(self) -> Metrics:
         """The metrics as Redis has them now."""
@@ -183,7 +191,7 @@ class AnalyticsService:
     def _step(self, timeout: float) -> int:
         handled = 0
         counted = False
-        batches = self.consumer.poll(timeout_ms=int(timeout * 1000), max_records=self.max_records)
+        batches = poll_records(self.consumer, timeout, self.max_records)
         for tp, records in batches.items():
             done = None  # the next offset to commit on this partition
             for record in records:
@@ -199,6 +207,7 @@ class AnalyticsService:
                 done = record.offset + 1
                 handled += 1
             if done is not None and not commit_partition(self.consumer, tp, done):
+                rewind_unhandled(self.consumer, batches, tp, done)
                 return handled
         if counted:
             self.print_metrics()

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka.errors import CommitFailedError, IllegalStateError
 from aiokafka.structs import RecordMetadata
 
 from .runtime import (
@@ -156,7 +157,9 @@ class AsyncKafkaService:
 
         Each partition's batch is committed once all its records are handled. When the
         handler raises, the records before the failing one are committed, the failing one
-        is not, and the exception propagates: the group resumes at that record.
+        is not, and the exception propagates: the group resumes at that record. When a
+        rebalance takes a partition mid-batch, the rest of its batch is left to its next
+        owner, and a commit the group refuses is logged (those records come again).
         """
         consumer = self.new_consumer(topic, group_id)
         await consumer.start()
@@ -192,12 +195,27 @@ class AsyncKafkaService:
         done = 0
         try:
             for record in records:
+                if tp not in consumer.assignment():
+                    break  # a rebalance took the partition: its next owner resumes it
                 await handler(record)
                 done += 1
         finally:
             if done:
-                await consumer.commit({tp: records[done - 1].offset + 1})
+                await _commit(consumer, tp, records[done - 1].offset + 1)
         return done
+
+
+async def _commit(consumer: AIOKafkaConsumer, tp: TopicPartition, next_offset: int) -> None:
+    """Commit ``tp``'s progress; a commit the group refuses (the partition was revoked,
+    the member evicted) is logged, not raised: the records are redelivered to whoever
+    owns the partition (at-least-once), and a handler's own exception is not replaced."""
+    if tp not in consumer.assignment():
+        print(f"Not committing {tp.topic}[{tp.partition}]@{next_offset}: no longer assigned")
+        return
+    try:
+        await consumer.commit({tp: next_offset})
+    except (CommitFailedError, IllegalStateError) as exc:
+        print(f"Commit of {tp.topic}[{tp.partition}]@{next_offset} failed: {exc!r}")
 
 
 async def _print_event(record: ConsumerRecord) -> None:

@@ -33,8 +33,10 @@ from .runtime import (
     Connection,
     StopWhen,
     cli_arguments,
+    commit_positions,
     connection_from_args,
     from_json,
+    poll_records,
     run_from_cli,
     run_loop,
 )
@@ -83,7 +85,7 @@ class BatchConsumer:
     def step(self, timeout: float) -> int:
         """Poll one batch, process it, commit it; return how many records were processed
         (0 when the batch failed and was sought back for another attempt)."""
-        polled = self.consumer.poll(timeout_ms=int(timeout * 1000))
+        polled = poll_records(self.consumer, timeout)
         records = [record for batch in polled.values() for record in batch]
         if not records:
             return 0
@@ -104,7 +106,7 @@ class BatchConsumer:
             time.sleep(self.retry_backoff)
             return 0
         # The positions are just past this batch: commit() stores exactly those.
-        self.consumer.commit()
+        commit_positions(self.consumer)
         self._failures = 0
         print(f"📦 Processed and committed a batch of {len(records)}")
         return len(records)

@@ -37,6 +37,8 @@ from .runtime import (
     commit_partition,
     connection_from_args,
     from_json,
+    poll_records,
+    rewind_unhandled,
     run_from_cli,
     run_loop,
 )
@@ -135,7 +137,7 @@ class EmailService:
 
     def _step(self, timeout: float) -> int:
         handled = 0
-        batches = self.consumer.poll(timeout_ms=int(timeout * 1000))
+        batches = poll_records(self.consumer, timeout)
         for tp, records in batches.items():
             for record in records:
                 try:
@@ -150,6 +152,7 @@ class EmailService:
                 self.retry.succeeded(tp, record.offset)
                 handled += 1
                 if not commit_partition(self.consumer, tp, record.offset + 1):
+                    rewind_unhandled(self.consumer, batches, tp, record.offset + 1)
                     return handled
         return handled
 

@@ -53,8 +53,10 @@ from .runtime import (
     Connection,
     StopWhen,
     cli_arguments,
+    commit_positions,
     connection_from_args,
     from_json,
+    poll_records,
     run_from_cli,
     run_loop,
 )
@@ -191,7 +193,7 @@ class IdempotentConsumer:
 
     def step(self, timeout: float) -> int:
         """Poll once, apply each new event's effect, commit; return records handled."""
-        polled = self.consumer.poll(timeout_ms=int(timeout * 1000))
+        polled = poll_records(self.consumer, timeout)
         handled = 0
         for tp, records in polled.items():
             for record in records:
@@ -214,7 +216,7 @@ class IdempotentConsumer:
                 handled += 1
         if handled:
             # Positions are past each handled record and at each record sought back to.
-            self.consumer.commit()
+            commit_positions(self.consumer)
         return handled
 
     def run(self, until: StopWhen | None = None) -> int:

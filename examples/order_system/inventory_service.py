@@ -52,6 +52,8 @@ from .runtime import (
     connection_from_args,
     from_json,
     key_bytes,
+    poll_records,
+    rewind_unhandled,
     run_loop,
     to_json,
 )
@@ -62,25 +64,29 @@ GUIDE_STOCK = {"prod_1": 100, "prod_2": 50, "prod_3": 0}
 #: Namespace for result event ids: one stable id per order, however often it is answered.
 RESULT_ID_NAMESPACE = uuid.UUID("5a0e0c1e-8d5c-4f3e-9a57-1f0e0b6c1a11")
 
-#: KEYS[1]: stock hash (product_id -> units); KEYS[2]: outcomes hash (order_id -> outcome).
-#: ARGV[1]: order_id; then product_id, quantity pairs (one pair per product).
+#: KEYS[1]: stock hash (product_id -> units); KEYS[2]: outcomes hash (order_id -> outcome);
+#: KEYS[3] (optional): journal list, gets ARGV[2] once per decided order.
+#: ARGV[1]: order_id; ARGV[2]: the deciding event's id; then product_id, quantity pairs.
 #: Returns {outcome, replayed}: outcome is "reserved" or "failed:<reason>".
 RESERVE_SCRIPT = """
 local previous = redis.call('HGET', KEYS[2], ARGV[1])
 if previous then return {previous, 1} end
-for i = 2, #ARGV, 2 do
+local outcome = 'reserved'
+for i = 3, #ARGV, 2 do
   local have = tonumber(redis.call('HGET', KEYS[1], ARGV[i]) or '0')
   if have < tonumber(ARGV[i + 1]) then
-    local outcome = 'failed:' .. ARGV[i] .. ' needs ' .. ARGV[i + 1] .. ', has ' .. have
-    redis.call('HSET', KEYS[2], ARGV[1], outcome)
-    return {outcome, 0}
+    outcome = 'failed:' .. ARGV[i] .. ' needs ' .. ARGV[i + 1] .. ', has ' .. have
+    break
   end
 end
-for i = 2, #ARGV, 2 do
-  redis.call('HINCRBY', KEYS[1], ARGV[i], -tonumber(ARGV[i + 1]))
+if outcome == 'reserved' then
+  for i = 3, #ARGV, 2 do
+    redis.call('HINCRBY', KEYS[1], ARGV[i], -tonumber(ARGV[i + 1]))
+  end
 end
-redis.call('HSET', KEYS[2], ARGV[1], 'reserved')
-return {'reserved', 0}
+redis.call('HSET', KEYS[2], ARGV[1], outcome)
+if KEYS[3] then redis.call('RPUSH', KEYS[3], ARGV[2]) end
+return {outcome, 0}
 """
 
 
@@ -146,11 +152,13 @@ class InventoryService:
         max_attempts: int = 3,
         retry_backoff: float = 0.5,
         publish_timeout: float = 10.0,
+        journal_key: str | None = None,
     ) -> None:
         connection = connection or Connection()
         self.inventory_topic = inventory_topic
         self.stock_key = f"{key_prefix}:stock"
         self.outcomes_key = f"{key_prefix}:reservations"
+        self.journal_key = journal_key
         self.publish_timeout = publish_timeout
         self.redis = redis.Redis.from_url(connection.redis_url)
         self._reserve = self.redis.register_script(RESERVE_SCRIPT)
@@ -184,17 +192,25 @@ class InventoryService:
         raw = self.redis.hgetall(self.stock_key)
         return {key.decode(): int(value) for key, value in raw.items()}
 
-    def reserve(self, order: Mapping[str, Any]) -> Reservation:
-        """Reserve all of an order's items or none (atomic, idempotent per order id)."""
+    def reserve(self, order: Mapping[str, Any], event_id: str | None = None) -> Reservation:
+        """Reserve all of an order's items or none (atomic, idempotent per order id).
+
+        With a ``journal_key``, the same step appends ``event_id`` (default: the order id)
+        to that Redis list when it decides the order: an audit trail of decisions, one
+        entry per order however often it is delivered.
+        """
         order_id = str(order["order_id"])
         try:
             wanted = quantities(order)
         except InvalidOrder as exc:
             return Reservation(order_id, False, str(exc))
-        args: list[Any] = [order_id]
+        args: list[Any] = [order_id, event_id or order_id]
         for product_id, quantity in sorted(wanted.items()):
             args += [product_id, quantity]
-        raw_outcome, replayed = self._reserve(keys=[self.stock_key, self.outcomes_key], args=args)
+        keys = [self.stock_key, self.outcomes_key]
+        if self.journal_key:
+            keys.append(self.journal_key)
+        raw_outcome, replayed = self._reserve(keys=keys, args=args)
         outcome = raw_outcome.decode() if isinstance(raw_outcome, bytes) else str(raw_outcome)
         success = outcome == "reserved"
         reason = "" if success else outcome.removeprefix("failed:")
@@ -210,7 +226,8 @@ class InventoryService:
 
     def _step(self, timeout: float) -> int:
         handled = 0
-        for tp, records in self.consumer.poll(timeout_ms=int(timeout * 1000)).items():
+        batches = poll_records(self.consumer, timeout)
+        for tp, records in batches.items():
             for record in records:
                 try:
                     self._handle(from_json(record.value))
@@ -220,6 +237,7 @@ class InventoryService:
                 self.retry.succeeded(tp, record.offset)
                 handled += 1
                 if not commit_partition(self.consumer, tp, record.offset + 1):
+                    rewind_unhandled(self.consumer, batches, tp, record.offset + 1)
                     return handled
         return handled
 
@@ -229,7 +247,7 @@ class InventoryService:
         if not event["data"].get("order_id"):
             print(f"✗ order.created {event.get('event_id')} has no order_id: nothing to answer")
             return
-        reservation = self.reserve(event["data"])
+        reservation = self.reserve(event["data"], event.get("event_id"))
         self._report(reservation)
         result = result_event(reservation)
         future = self.producer.send(

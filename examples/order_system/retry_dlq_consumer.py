@@ -41,8 +41,10 @@ from .runtime import (
     Connection,
     StopWhen,
     cli_arguments,
+    commit_positions,
     connection_from_args,
     from_json,
+    poll_records,
     run_from_cli,
     run_loop,
     to_json,
@@ -103,7 +105,7 @@ class RetryingConsumer:
         self._resume_due()
         if self._paused:  # wake up in time for the first retry that falls due
             timeout = max(0.0, min(timeout, min(self._paused.values()) - time.time()))
-        polled = self.consumer.poll(timeout_ms=int(timeout * 1000))
+        polled = poll_records(self.consumer, timeout)
         handled = 0
         for tp, records in polled.items():
             for record in records:
@@ -122,7 +124,7 @@ class RetryingConsumer:
                 handled += 1
         if handled:
             # Positions are past each handled record and at each record sought back to.
-            self.consumer.commit()
+            commit_positions(self.consumer)
         return handled
 
     def _resume_due(self) -> None:

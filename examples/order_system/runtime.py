@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from kafka import KafkaConsumer, TopicPartition
+from kafka.consumer.fetcher import ConsumerRecord
 from kafka.errors import KafkaError
 from kafka.structs import OffsetAndMetadata
 
@@ -81,6 +82,29 @@ def offset_and_metadata(offset: int) -> OffsetAndMetadata:
     return OffsetAndMetadata(*(offset, "", -1)[: len(OffsetAndMetadata._fields)])
 
 
+def poll_records(
+    consumer: KafkaConsumer, timeout: float, max_records: int | None = None
+) -> dict[TopicPartition, list[ConsumerRecord]]:
+    """``consumer.poll()`` that outlives a broker blip: a retriable ``KafkaError`` (the
+    connection dropped) gives no records instead of ending the service.
+
+    kafka-python 3.0 raises ``KafkaConnectionError`` from ``poll()`` when the connection
+    drops while it looks up the group coordinator (found by the contracts' ``network``
+    scenario). Nothing was handed out yet, so polling again is safe.
+    """
+    try:
+        polled: dict[TopicPartition, list[ConsumerRecord]] = consumer.poll(
+            timeout_ms=int(timeout * 1000), max_records=max_records
+        )
+    except KafkaError as exc:
+        if not exc.retriable:
+            raise
+        print(f"Poll failed ({exc!r}); polling again")
+        time.sleep(min(timeout, 0.5))
+        return {}
+    return polled
+
+
 class RetryInPlace:
     """Redeliver a failed message by seeking back to it; give up after ``max_attempts``.
 
@@ -123,6 +147,7 @@ def commit_partition(consumer: KafkaConsumer, tp: TopicPartition, next_offset: i
     """Commit one partition's position; ``False`` if the commit failed (a rebalance took the
     partition away, or the broker could not be reached). The message is not lost: a later
     commit covers it, or whoever owns the partition next resumes before it (at least once).
+    A caller that stops its batch there must :func:`rewind_unhandled` the rest.
     """
     try:
         consumer.commit({tp: offset_and_metadata(next_offset)})
@@ -130,6 +155,40 @@ def commit_partition(consumer: KafkaConsumer, tp: TopicPartition, next_offset: i
         print(f"Commit of {tp.topic}[{tp.partition}]@{next_offset} failed: {exc!r}")
         return False
     return True
+
+
+def commit_positions(consumer: KafkaConsumer) -> bool:
+    """Commit every assigned partition's position; ``False`` if the commit failed
+    (logged). Nothing is lost: the positions stay, so the next commit covers these
+    records, or the partition's next owner reads them again (at least once)."""
+    try:
+        consumer.commit()
+    except KafkaError as exc:
+        print(f"Commit failed: {exc!r}; the next commit covers it")
+        return False
+    return True
+
+
+def rewind_unhandled(
+    consumer: KafkaConsumer,
+    polled: Mapping[TopicPartition, list[ConsumerRecord]],
+    tp: TopicPartition,
+    next_offset: int,
+) -> None:
+    """After a failed commit mid-batch: seek ``tp`` to ``next_offset`` and every partition
+    after it in ``polled`` to its first record, so the next poll hands them out again.
+
+    Stopping the batch without this loses its rest: ``poll()`` already moved the
+    positions past it, and the next commit would cover it (found by the contracts'
+    ``network`` scenario). Partitions no longer assigned are left to their next owner.
+    """
+    assigned = consumer.assignment()
+    reached = False
+    for part, records in polled.items():
+        reached = reached or part == tp
+        if not reached or not records or part not in assigned:
+            continue
+        consumer.seek(part, next_offset if part == tp else records[0].offset)
 
 
 class Service(Protocol):
