@@ -5,6 +5,7 @@ naive versions: tests/integration/test_example_contracts.py.)"""
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from pathlib import Path
 
@@ -65,3 +66,15 @@ def test_no_orphan_when_the_test_body_fails(env, tmp_path):
         assert alive(pids) == pids
         raise RuntimeError("the test fails here")
     assert alive(pids) == []
+
+
+def test_an_effect_of_an_event_outside_acts_on_fails(env):
+    """The email service acts on every event; a contract saying it acts on status
+    changes only catches the effects of the 3 ``order.created`` events (x4: each is
+    produced twice, then re-read)."""
+    email = load_contract(CONTRACTS / "email_service.contract.yaml")
+    contract = dataclasses.replace(email, acts_on=("order.status_changed",), ordering=False)
+    result = run_scenario(contract.with_faults(events=6), "duplicates", env, seed=3)
+    with pytest.raises(AssertionError,
+                       match=r"assert_delivered: 12 unexpected record\(s\)"):
+        result.check()

@@ -20,7 +20,7 @@ MINIMAL = {
 }
 
 
-@pytest.mark.parametrize("path", sorted(EXAMPLES.glob("*.contract.json")), ids=lambda p: p.name)
+@pytest.mark.parametrize("path", sorted(EXAMPLES.glob("*.contract.*")), ids=lambda p: p.name)
 def test_example_contracts_load(path):
     contract = load_contract(path)
     assert contract.path == path
@@ -40,6 +40,26 @@ def test_defaults():
     assert contract.delivery == "at-least-once" and contract.dlq is None
     assert contract.faults.crash_points == 5 and contract.faults.seed is None
     assert not contract.key_required and contract.required_headers == ()
+    assert contract.acts_on is None and contract.produces == ()
+    assert not contract.faults.supervised
+
+
+def test_acts_on_produces_and_supervised():
+    contract = parse_contract({
+        **MINIMAL, "produces": ["inventory"],
+        "guarantee": {"delivery": "effectively-once", "acts_on": ["order.created"]},
+        "faults": {"supervised": True},
+    })
+    assert contract.produces == ("inventory",) and contract.faults.supervised
+    assert contract.acts_on_event({"event_type": "order.created"})
+    assert not contract.acts_on_event({"event_type": "order.status_changed"})
+    assert parse_contract(MINIMAL).acts_on_event({"event_type": "anything"})
+
+
+def test_inventory_contract_acts_on_created_orders_and_produces_results():
+    contract = load_contract(EXAMPLES / "inventory_service.contract.yaml")
+    assert contract.acts_on == ("order.created",) and contract.produces == ("inventory",)
+    assert contract.delivery == "effectively-once"
 
 
 def test_every_problem_is_listed_with_its_path():

@@ -16,9 +16,10 @@ so every contract runs them by default, after ``duplicates``, ``crash`` and ``po
   whatever happens): latency on every chunk, then a cut of every connection for longer
   than a session timeout (the group evicts it; its commit in flight fails), then restore.
 
-A consumer that exits on the fault (e.g. a commit failing with a connection error) is
-restarted once, as its supervisor would, and the timeline says so; the guarantee is then
-checked over the effects of both incarnations.
+A consumer must ride out both faults: one that exits on the fault (e.g. ``poll()``
+raising a connection error) fails the scenario with its log tail. A contract with
+``"faults": {"supervised": true}`` (a supervisor restarts it in production) is
+restarted once instead, and the guarantee is checked over both incarnations' effects.
 """
 
 from __future__ import annotations
@@ -33,7 +34,6 @@ from typing import Any
 
 from kafka import KafkaAdminClient
 
-from ..config import KafkaSettings
 from ..errors import KafkaPatternsError
 from ..faults import ProxiedBroker, second_member, start_proxied_broker
 from ..topics import create_topic
@@ -73,14 +73,23 @@ def _wait_first_effect(ctx: ScenarioContext, exited: Callable[[], bool]) -> bool
 
 
 def _supervise(ctx: ScenarioContext, process: ConsumerProcess, fault: str) -> ConsumerProcess:
-    """Restart ``process`` if it died of ``fault``, as its supervisor would (logged):
-    the guarantee is about effects, not about the process surviving the fault."""
+    """``process`` if it survived ``fault``. If it exited: fail, or, for a ``supervised``
+    contract, restart it once as its supervisor would (logged)."""
     code = process.exit_code()
     if code is None:
         return process
     last = (process.log_tail(1) or "(no output)").strip()
+    if not ctx.contract.faults.supervised:
+        ctx.timeline.add(f"{process.label} exited with {code} during the {fault}; log tail:\n"
+                         + process.log_tail())
+        raise AssertionError(
+            f"{process.label} did not survive the {fault}: it exited with {code} ({last}). "
+            f"A consumer should ride out a {fault} (catch retriable errors and poll again); "
+            'if a supervisor restarts it in production, say "faults": {"supervised": true} '
+            "in the contract"
+        )
     ctx.timeline.add(f"{process.label} exited with {code} during the {fault}: {last}; "
-                     "restarting it, as a supervisor would")
+                     "restarting it, as a supervisor would (supervised)")
     return ctx.start()
 
 
@@ -131,8 +140,7 @@ def _proxied(ctx: ScenarioContext) -> Iterator[tuple[ScenarioContext, ProxiedBro
     broker and its proxy are stopped on exit, whatever happens."""
     workdir = ctx.harness.workdir / "proxied-broker"
     workdir.mkdir(parents=True, exist_ok=True)
-    proxied = start_proxied_broker(KafkaSettings(tansu_bin=os.environ.get("TANSU_BIN")),
-                                   workdir)
+    proxied = start_proxied_broker(ctx.env.kafka_settings, workdir)
     try:
         admin = KafkaAdminClient(bootstrap_servers=proxied.bootstrap_servers)
         try:
@@ -141,12 +149,15 @@ def _proxied(ctx: ScenarioContext) -> Iterator[tuple[ScenarioContext, ProxiedBro
                 create_topic(admin, ctx.retry_topic, 3)
             if ctx.dlq_topic:
                 create_topic(admin, ctx.dlq_topic, 1)
+            for topic in ctx.output_topics:
+                create_topic(admin, topic, 3)
         finally:
             admin.close()
         env = HarnessEnv(
             bootstrap_servers=proxied.bootstrap_servers, redis_url=ctx.env.redis_url,
             create_topic=ctx.env.create_topic, workdir=ctx.env.workdir,
             consumer_defaults=dict(proxied.broker.consumer_defaults),
+            kafka_settings=ctx.env.kafka_settings,
         )
         ctx.timeline.add(f"started a broker behind a TCP proxy at {proxied.bootstrap_servers}")
         yield dataclasses.replace(ctx, env=env, consumer_bootstrap=proxied.bootstrap_servers), \

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from ..config import KafkaSettings
 from ..process import _child_setup
 from .model import Contract
 from .runner import RunnerConfig
@@ -38,6 +39,8 @@ class HarnessEnv:
     create_topic: Callable[[str, int], str]
     workdir: Path
     consumer_defaults: Mapping[str, Any] = field(default_factory=dict)
+    kafka_settings: KafkaSettings = field(default_factory=KafkaSettings)
+    """The run's Kafka settings: a scenario that starts its own broker uses its Tansu."""
 
 
 class ConsumerProcess:

@@ -8,11 +8,13 @@ and every problem is reported with its path in the file::
       "name": "email-service",
       "consumer": {"callable": "examples.contracts.runners:email_service"},
       "topics": ["orders"],
+      "produces": [],
       "key": {"required": true, "equals": "data.order_id"},
       "headers": {"required": []},
       "schemas": {"order.created": "schemas/order.created.json"},
-      "guarantee": {"delivery": "at-least-once", "ordering": "per-key"},
-      "faults": {"events": 20, "crash_points": 5, "poison": 2}
+      "guarantee": {"delivery": "at-least-once", "ordering": "per-key",
+                    "acts_on": ["order.created", "order.status_changed"]},
+      "faults": {"events": 20, "crash_points": 5, "poison": 2, "supervised": false}
     }
 """
 
@@ -49,6 +51,7 @@ CONTRACT_SCHEMA: dict[str, Any] = {
             "oneOf": [{"required": ["callable"]}, {"required": ["command"]}],
         },
         "topics": {"type": "array", "items": {"type": "string", "minLength": 1}, "minItems": 1},
+        "produces": {"type": "array", "items": {"type": "string", "minLength": 1}},
         "key": {
             "type": "object",
             "additionalProperties": False,
@@ -73,6 +76,8 @@ CONTRACT_SCHEMA: dict[str, Any] = {
             "properties": {
                 "delivery": {"enum": list(DELIVERY)},
                 "ordering": {"enum": ["per-key", "none"]},
+                "acts_on": {"type": "array", "items": {"type": "string", "minLength": 1},
+                            "minItems": 1},
                 "dlq": {
                     "type": "object",
                     "required": ["dlq_topic", "max_retries"],
@@ -94,6 +99,7 @@ CONTRACT_SCHEMA: dict[str, Any] = {
                 "seed": {"type": "integer"},
                 "timeout": {"type": "number", "exclusiveMinimum": 0},
                 "scenarios": {"type": "array", "items": {"type": "string"}},
+                "supervised": {"type": "boolean"},
             },
         },
     },
@@ -122,6 +128,9 @@ class Faults:
     seed: int | None = None
     timeout: float = 30.0
     scenarios: tuple[str, ...] | None = None
+    supervised: bool = False
+    """A supervisor restarts the consumer in production, so exiting on a rebalance or a
+    connection cut is allowed (the harness restarts it once); by default it must not exit."""
 
 
 @dataclass(frozen=True)
@@ -140,6 +149,10 @@ class Contract:
     ordering: bool = False
     dlq: Dlq | None = None
     faults: Faults = field(default_factory=Faults)
+    acts_on: tuple[str, ...] | None = None
+    """The event types that must have an effect; the others must have none. None: all."""
+    produces: tuple[str, ...] = ()
+    """Topics the consumer writes to (the harness creates them per scenario)."""
     path: Path | None = None
     description: str = ""
 
@@ -154,6 +167,10 @@ class Contract:
     def with_faults(self, **changes: Any) -> Contract:
         """The same contract with other fault settings (``events``, ``seed``...)."""
         return replace(self, faults=replace(self.faults, **changes))
+
+    def acts_on_event(self, event: Mapping[str, Any]) -> bool:
+        """Whether ``event`` must have an effect (its ``event_type`` is in ``acts_on``)."""
+        return self.acts_on is None or event.get("event_type") in self.acts_on
 
 
 def _problems(schema: Mapping[str, Any], document: Any) -> list[str]:
@@ -219,6 +236,8 @@ def parse_contract(document: Any, *, path: Path | None = None) -> Contract:
         name=document["name"],
         description=document.get("description", ""),
         topics=tuple(document["topics"]),
+        produces=tuple(document.get("produces", ())),
+        acts_on=tuple(guarantee["acts_on"]) if "acts_on" in guarantee else None,
         delivery=guarantee["delivery"],
         callable=consumer.get("callable"),
         command=tuple(consumer["command"]) if "command" in consumer else None,
@@ -238,6 +257,7 @@ def parse_contract(document: Any, *, path: Path | None = None) -> Contract:
             seed=faults.get("seed"),
             timeout=float(faults.get("timeout", 30.0)),
             scenarios=tuple(scenarios) if scenarios is not None else None,
+            supervised=bool(faults.get("supervised", False)),
         ),
         path=path,
     )

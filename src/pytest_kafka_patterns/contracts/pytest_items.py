@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from ..config import KafkaSettings
+from ..fixtures import SETTINGS_KEY
 from .harness import HarnessEnv
 from .model import Contract, ContractError, load_contract
 from .scenarios import ScenarioResult, run_contract, scenario_names
@@ -40,12 +42,14 @@ def harness_env(request: pytest.FixtureRequest) -> HarnessEnv:
     redis_server = request.getfixturevalue("redis_server")
     topic_factory = request.getfixturevalue("kafka_topic_factory")
     tmp_path: Path = request.getfixturevalue("tmp_path")
+    settings = request.config.stash.get(SETTINGS_KEY, None)
     return HarnessEnv(
         bootstrap_servers=broker.bootstrap_servers,
         redis_url=redis_server.url,
         create_topic=lambda prefix, partitions: topic_factory(prefix, partitions),
         workdir=tmp_path,
         consumer_defaults=dict(broker.consumer_defaults),
+        kafka_settings=settings.kafka if settings is not None else KafkaSettings(),
     )
 
 

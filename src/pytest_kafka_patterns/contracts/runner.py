@@ -46,6 +46,8 @@ class RunnerConfig:
     dlq_topic: str | None = None
     max_retries: int = 0
     crash_after: int | None = None
+    output_topics: tuple[str, ...] = ()
+    """The scenario's topics for the contract's ``produces``, in the same order."""
     stop: threading.Event = field(default_factory=threading.Event)
     _redis: Any = None
 
@@ -68,6 +70,7 @@ class RunnerConfig:
             dlq_topic=get("DLQ_TOPIC") or None,
             max_retries=int(get("MAX_RETRIES", "0")),
             crash_after=int(crash) if crash else None,
+            output_topics=tuple(filter(None, get("OUTPUT_TOPICS").split(","))),
         )
 
     def to_env(self) -> dict[str, str]:
@@ -85,6 +88,7 @@ class RunnerConfig:
             "DLQ_TOPIC": self.dlq_topic or "",
             "MAX_RETRIES": str(self.max_retries),
             "CRASH_AFTER": "" if self.crash_after is None else str(self.crash_after),
+            "OUTPUT_TOPICS": ",".join(self.output_topics),
         }
         return {PREFIX + name: value for name, value in values.items()}
 

@@ -27,6 +27,7 @@ from typing import Any
 
 import redis
 from kafka import KafkaConsumer, TopicPartition
+from kafka.errors import KafkaError
 from kafka.structs import OffsetAndMetadata
 
 from ..assertions import (
@@ -144,6 +145,7 @@ class ScenarioContext:
     events: list[dict[str, Any]]
     retry_topic: str | None = None
     dlq_topic: str | None = None
+    output_topics: tuple[str, ...] = ()
     poison: list[dict[str, Any]] = field(default_factory=list)
     poison_failures: int = 0
     consumer_bootstrap: str = ""
@@ -151,6 +153,7 @@ class ScenarioContext:
     _last_count: int = -1
     _last_change: float = 0.0
     _last_check: float = 0.0
+    _stalled: bool = False
 
     def key_of(self, event: dict[str, Any]) -> str:
         path = self.contract.key_equals or "data.order_id"
@@ -183,6 +186,7 @@ class ScenarioContext:
             dlq_topic=self.dlq_topic,
             max_retries=dlq.max_retries if dlq else 0,
             crash_after=crash_after,
+            output_topics=self.output_topics,
         )
 
     def start(self, crash_after: int | None = None) -> ConsumerProcess:
@@ -201,8 +205,12 @@ class ScenarioContext:
             return set()
         return {str(e["event_id"]) for e in self.poison}
 
+    def acted_on(self) -> list[dict[str, Any]]:
+        """The events that must have an effect (the contract's ``acts_on``)."""
+        return [e for e in self.events if self.contract.acts_on_event(e)]
+
     def _expected_ids(self) -> set[str]:
-        return {str(e["event_id"]) for e in self.events} - self._permanent_poison()
+        return {str(e["event_id"]) for e in self.acted_on()} - self._permanent_poison()
 
     def _caught_up(self) -> bool:
         try:
@@ -219,6 +227,7 @@ class ScenarioContext:
         :data:`STALL_SECONDS`."""
         timeout = self.contract.faults.timeout if timeout is None else timeout
         expected = self._expected_ids()
+        self._stalled = False
 
         def exited() -> bool:
             return process.exit_code() is not None
@@ -244,7 +253,8 @@ class ScenarioContext:
         if now - self._last_change < STALL_SECONDS or now - self._last_check < 0.5:
             return False
         self._last_check = now
-        return self._caught_up()
+        self._stalled = self._caught_up()
+        return self._stalled
 
     def finish(self, process: ConsumerProcess) -> None:
         """Let ``process`` finish the work, then stop it (SIGTERM, then SIGKILL)."""
@@ -253,6 +263,9 @@ class ScenarioContext:
         if code is not None:
             self.timeline.add(f"{process.label} exited with {code} on its own; log tail:\n"
                               + process.log_tail())
+        elif not done and self._stalled:
+            self.timeline.add(f"{process.label} stalled: its group is caught up, yet no new "
+                              f"effect for {STALL_SECONDS:g} s")
         elif not done:
             self.timeline.add(f"{process.label} did not finish the work in "
                               f"{self.contract.faults.timeout:.0f} s")
@@ -268,22 +281,28 @@ class ScenarioContext:
         """The contract's guarantee, over the effects recorded so far."""
         effects = self.effects()
         permanent = self._permanent_poison()
-        expected = [e for e in self.events if str(e["event_id"]) not in permanent]
+        expected = [e for e in self.acted_on() if str(e["event_id"]) not in permanent]
+        # An effect of anything else (an ignored event type, permanent poison) is wrong too.
         if self.contract.delivery == "effectively-once":
-            assert_exactly_once_effect(effects, expected)
+            assert_exactly_once_effect(effects, expected, allow_extra=False)
         else:
-            assert_delivered(effects, expected, exactly_once=False)
+            assert_delivered(effects, expected, exactly_once=False, allow_extra=False)
         if self.contract.ordering:
-            by_id = {str(e["event_id"]): e for e in self.events}
+            by_id = {str(e["event_id"]): e for e in self.acted_on()}
             first: list[Record] = []
             for ident in dict.fromkeys(effects):  # first effect of each event, in order
                 if ident in by_id:
                     event = by_id[ident]
                     first.append(Record("effects", 0, len(first), self.key_of(event), event))
-            assert_ordered_by_key(first, expected=self.events)
+            assert_ordered_by_key(first, expected=self.acted_on())
 
     def reset_group(self, offset: int = 0) -> None:
-        """Commit ``offset`` on every partition for the (stopped) group: a re-read."""
+        """Commit ``offset`` on every partition for the (stopped) group: a re-read.
+
+        The group refuses while a stopped member that did not leave (SIGKILLed) is still
+        in it, so this retries until that member's session has expired."""
+        session = float(self.env.consumer_defaults.get("session_timeout_ms", 10_000)) / 1000
+        deadline = time.monotonic() + 2 * session + 1.0
         consumer = KafkaConsumer(bootstrap_servers=self.env.bootstrap_servers,
                                  group_id=self.group_id, enable_auto_commit=False,
                                  **dict(self.env.consumer_defaults))
@@ -292,7 +311,14 @@ class ScenarioContext:
             tps = [TopicPartition(self.topic, p) for p in partitions]
             consumer.assign(tps)
             meta = (offset, "", -1)[: len(OffsetAndMetadata._fields)]
-            consumer.commit({tp: OffsetAndMetadata(*meta) for tp in tps})
+            while True:
+                try:
+                    consumer.commit({tp: OffsetAndMetadata(*meta) for tp in tps})
+                    break
+                except KafkaError:
+                    if time.monotonic() >= deadline:
+                        raise
+                    time.sleep(0.2)
         finally:
             consumer.close(autocommit=False)
         self.timeline.add(f"reset group {self.group_id} to offset {offset} on "
@@ -348,8 +374,9 @@ SELF_KILL_GRACE = 2.0
 def crash(ctx: ScenarioContext) -> None:
     """SIGKILL between an effect and its commit at ``crash_points`` seeded points."""
     ctx.produce(ctx.events)
-    count = min(ctx.contract.faults.crash_points, len(ctx.events) - 1)
-    points = sorted(ctx.rng.sample(range(1, len(ctx.events)), count))
+    effects = len(ctx.acted_on())
+    count = min(ctx.contract.faults.crash_points, effects - 1)
+    points = sorted(ctx.rng.sample(range(1, effects), count))
     ctx.timeline.add(f"crash points (after effect #): {points}")
     for point in points:
         point = max(point, len(ctx.effects()) + 1)
@@ -379,8 +406,9 @@ def crash(ctx: ScenarioContext) -> None:
 @register_scenario("poison")
 def poison(ctx: ScenarioContext) -> None:
     """The handler raises for chosen events: always (DLQ policy) or once (no DLQ)."""
-    count = min(ctx.contract.faults.poison, len(ctx.events) - 1)
-    ctx.poison = ctx.rng.sample(ctx.events, count)
+    candidates = ctx.acted_on()
+    count = min(ctx.contract.faults.poison, len(candidates) - 1)
+    ctx.poison = ctx.rng.sample(candidates, count)
     ctx.poison_failures = 0 if ctx.contract.dlq else 1
     kind = "every attempt" if ctx.poison_failures == 0 else "the first attempt"
     ids = ", ".join(str(e["event_id"]) for e in ctx.poison)
@@ -424,6 +452,7 @@ def _context(contract: Contract, name: str, env: HarnessEnv, seed: int,
     if contract.dlq is not None:
         retry_topic = env.create_topic(f"{contract.topics[0]}-{name}-retry", 3)
         dlq_topic = env.create_topic(f"{contract.dlq.dlq_topic}-{name}", 1)
+    outputs = tuple(env.create_topic(f"{topic}-{name}", 3) for topic in contract.produces)
     token = uuid.uuid4().hex[:8]
     client = redis.Redis.from_url(env.redis_url)
     harness = Harness(contract, env.workdir / f"{name}-{token}")
@@ -432,7 +461,7 @@ def _context(contract: Contract, name: str, env: HarnessEnv, seed: int,
         topic=topic, group_id=f"contract-{contract.name}-{name}-{token}",
         effects_key=f"contract:{token}:effects", redis=client,
         events=make_events(rng, contract.faults.events),
-        retry_topic=retry_topic, dlq_topic=dlq_topic,
+        retry_topic=retry_topic, dlq_topic=dlq_topic, output_topics=outputs,
     )
     try:
         yield ctx
