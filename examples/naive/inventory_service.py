@@ -8,7 +8,8 @@ publishes the result without a key and without waiting for the acknowledgement, 
 reserves again when an order is redelivered.
 
 ``between_check_and_act`` is called after the checks and before the decrements, so a
-test can line two instances up at that point (the window a busy server opens by chance).
+test can line two instances up at that point (the window a busy server opens by chance);
+``on_reserved(event)`` after an order's stock was decremented.
 ``examples/order_system/inventory_service.py`` does both steps in one Lua script.
 """
 
@@ -43,10 +44,12 @@ class NaiveInventoryService:
         *,
         key_prefix: str = "inventory",
         between_check_and_act: Callable[[], None] = lambda: None,
+        on_reserved: Callable[[Mapping[str, Any]], None] | None = None,
     ) -> None:
         self.inventory_topic = inventory_topic
         self.stock_key = f"{key_prefix}:stock"
         self.between_check_and_act = between_check_and_act
+        self.on_reserved = on_reserved
         self.redis = redis.Redis.from_url(connection.redis_url)
         self.producer = KafkaProducer(bootstrap_servers=connection.bootstrap_servers)
         self.consumer = KafkaConsumer(
@@ -70,6 +73,8 @@ class NaiveInventoryService:
                 if event.get("event_type") == "order.created":
                     order = event["data"]
                     success = self._reserve_stock(order)
+                    if success and self.on_reserved is not None:
+                        self.on_reserved(event)
                     result = {
                         "event_type": "inventory.reserved" if success else "inventory.failed",
                         "data": {"order_id": order["order_id"], "success": success},

@@ -17,6 +17,7 @@ import pytest
 from examples.order_system.order_service import OrderService
 from examples.order_system.runtime import Connection
 from pytest_kafka_patterns import read_topic
+from pytest_kafka_patterns.capabilities import kafka_python_major
 from pytest_kafka_patterns.contracts import check_messages, load_contract
 from pytest_kafka_patterns.contracts.pytest_items import make_verify
 
@@ -69,6 +70,46 @@ def test_naive_email_service_loses_a_failed_email(verify):
     with pytest.raises(AssertionError,
                        match=r"assert_delivered: 2 of 20 expected event\(s\) missing"):
         result.check()
+
+
+@pytest.mark.parametrize("name", ["inventory_service", "analytics_service"])
+def test_naive_inventory_and_analytics_act_twice_on_a_redelivered_order(verify, name):
+    """No record of handled orders: every delivery reserves stock again (inventory) or
+    adds to the totals again (analytics)."""
+    [result] = verify(contract(name), scenarios=["duplicates"],
+                      consumer=f"{RUNNERS}:naive_{name}", seed=5, check=False)
+    with pytest.raises(AssertionError,
+                       match=r"assert_exactly_once_effect: 10 with more than one"):
+        result.check()
+
+
+def test_naive_batch_consumer_loses_a_failed_batch(verify):
+    """A failed batch is logged and skipped: its events never get processed."""
+    [result] = verify(contract("batch_consumer").with_faults(timeout=10), scenarios=["poison"],
+                      consumer=f"{RUNNERS}:naive_batch_consumer", seed=5, check=False)
+    with pytest.raises(AssertionError,
+                       match=r"assert_delivered: \d+ of 20 expected event\(s\) missing"):
+        result.check()
+
+
+@pytest.mark.skipif(kafka_python_major() < 3, reason="kafka-python 2's poll() retries a "
+                    "dropped connection by itself: the naive loop survives the cut there")
+def test_naive_email_service_dies_when_the_connection_drops(verify):
+    """The guide's loop has nothing around ``poll()``, and kafka-python 3 raises
+    ``KafkaConnectionError`` from it during a cut: the service exits. A ``supervised``
+    contract accepts that (a restart recovers every email); the default does not."""
+    email = contract("email_service")
+    naive = f"{RUNNERS}:naive_email_service"
+    [result] = verify(email, scenarios=["network"], consumer=naive, seed=5, check=False)
+    with pytest.raises(AssertionError, match=r"(?s)proxy: cut every connection.*"
+                       r"consumer #1 did not survive the cut: it exited with 1 \(.*Error"):
+        result.check()
+
+    [supervised] = verify(email.with_faults(supervised=True), scenarios=["network"],
+                          consumer=naive, seed=5)
+    assert any("restarting it, as a supervisor would" in entry
+               for entry in supervised.timeline), supervised.report()
+    assert_no_consumer_left()
 
 
 def test_order_service_events_match_the_email_contract(kafka_broker, kafka_topic):
