@@ -3,6 +3,7 @@ keeps its contract's guarantee, the timeline shows the faults, no consumer is le
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import psutil
@@ -63,3 +64,14 @@ def test_network_faults_keep_the_guarantee(env, name):
     assert not consumers_left()
     assert not [p for p in psutil.Process().children(recursive=True)
                 if "tansu" in p.name() and "proxied-broker" in " ".join(p.cmdline())]
+
+
+def test_a_consumer_that_exits_on_a_rebalance_fails_it(env):
+    """Unless the contract says ``supervised``, exiting during the fault is a failure."""
+    script = Path(__file__).with_name("dies_on_revocation.py")
+    dying = contract("email_service").with_consumer(command=[sys.executable, str(script)])
+    result = run_scenario(dying, "rebalance", env, seed=7)
+    with pytest.raises(AssertionError, match=r"(?s)second member joins.*consumer #1 did "
+                       r"not survive the rebalance: it exited with 3 \(partitions revoked"):
+        result.check()
+    assert "Traceback" not in result.report()
