@@ -1,0 +1,83 @@
+"""Wall time of a full contract run per consumer: every scenario, N crash points.
+
+    python benchmarks/contracts.py [--repeat 1] [examples/contracts/*.contract.*]
+
+Starts an embedded (Tansu) broker and a redis-server process, then runs every scenario
+of each contract (default: all of ``examples/contracts``) ``--repeat`` times, as
+``pytest --kafka-contracts`` would, and prints seconds per scenario and per consumer
+(median over the repeats). The target is 60 s per consumer (20 events, N = 5 crash
+points). No peer tool verifies consumer contracts under faults, so there is no peer row.
+Run from the project root (the runners import ``examples``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+
+from kafka import KafkaAdminClient
+
+from pytest_kafka_patterns.backends.embedded import start_kafka
+from pytest_kafka_patterns.backends.redis_process import start_redis
+from pytest_kafka_patterns.config import KafkaSettings, RedisSettings
+from pytest_kafka_patterns.contracts import load_contract
+from pytest_kafka_patterns.contracts.harness import HarnessEnv
+from pytest_kafka_patterns.contracts.scenarios import run_contract, scenario_names
+from pytest_kafka_patterns.topics import create_topic, unique_name
+
+TARGET_SECONDS = 60.0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("contracts", nargs="*", type=Path)
+    parser.add_argument("--repeat", type=int, default=1)
+    args = parser.parse_args()
+    paths = args.contracts or sorted(Path("examples/contracts").glob("*.contract.*"))
+    sys.path.insert(0, str(Path.cwd()))
+    workdir = Path(tempfile.mkdtemp(prefix="bench-contracts-"))
+    kafka = start_kafka(KafkaSettings(backend="embedded"), workdir / "kafka")
+    redis_server = start_redis(RedisSettings(backend="process"), workdir / "redis")
+    admin = KafkaAdminClient(bootstrap_servers=kafka.info.bootstrap_servers)
+
+    def make_topic(prefix: str, partitions: int) -> str:
+        name = unique_name(prefix)
+        create_topic(admin, name, partitions)
+        return name
+
+    env = HarnessEnv(bootstrap_servers=kafka.info.bootstrap_servers,
+                     redis_url=redis_server.info.url, create_topic=make_topic,
+                     workdir=workdir / "scenarios",
+                     consumer_defaults=dict(kafka.info.consumer_defaults),
+                     kafka_settings=KafkaSettings(backend="embedded"))
+    failures = 0
+    try:
+        print(f"{'consumer':<22} {'scenario':<11} {'median s':>9}  (n={args.repeat})")
+        for path in paths:
+            contract = load_contract(path)
+            names = scenario_names(contract)
+            seconds: dict[str, list[float]] = {name: [] for name in names}
+            for _ in range(args.repeat):
+                for result in run_contract(contract, env, names=names):
+                    seconds[result.scenario].append(result.seconds)
+                    if not result.passed:
+                        failures += 1
+                        print(result.report())
+            for name in names:
+                print(f"{contract.name:<22} {name:<11} {statistics.median(seconds[name]):>9.1f}")
+            total = sum(statistics.median(values) for values in seconds.values())
+            verdict = "ok" if total <= TARGET_SECONDS else f"OVER {TARGET_SECONDS:g} s"
+            print(f"{contract.name:<22} {'ALL':<11} {total:>9.1f}  {verdict}\n")
+    finally:
+        admin.close()
+        redis_server.stop()
+        kafka.stop()
+    if failures:
+        raise SystemExit(f"{failures} scenario(s) failed")
+
+
+if __name__ == "__main__":
+    main()
