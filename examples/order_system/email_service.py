@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kafka import KafkaConsumer
+from kafka.consumer.fetcher import ConsumerRecord
 
 from .runtime import (
     ORDERS_TOPIC,
@@ -34,11 +35,9 @@ from .runtime import (
     RetryInPlace,
     StopWhen,
     cli_arguments,
-    commit_partition,
     connection_from_args,
     from_json,
-    poll_records,
-    rewind_unhandled,
+    handle_and_commit_each,
     run_from_cli,
     run_loop,
 )
@@ -136,25 +135,14 @@ class EmailService:
         return run_loop(self._step, until or StopWhen())
 
     def _step(self, timeout: float) -> int:
-        handled = 0
-        batches = poll_records(self.consumer, timeout)
-        for tp, records in batches.items():
-            for record in records:
-                try:
-                    email = email_for(from_json(record.value))
-                    if email is None:
-                        print(f"Skipping {tp.topic}[{tp.partition}]@{record.offset}: not an email")
-                    else:
-                        self.send_email(email)
-                except Exception as exc:
-                    self.retry.failed(tp, record.offset, exc)
-                    break  # this partition's later records come again after the seek
-                self.retry.succeeded(tp, record.offset)
-                handled += 1
-                if not commit_partition(self.consumer, tp, record.offset + 1):
-                    rewind_unhandled(self.consumer, batches, tp, record.offset + 1)
-                    return handled
-        return handled
+        return handle_and_commit_each(self.consumer, self.retry, self._handle, timeout)
+
+    def _handle(self, record: ConsumerRecord) -> None:
+        email = email_for(from_json(record.value))
+        if email is None:
+            print(f"Skipping {record.topic}[{record.partition}]@{record.offset}: not an email")
+        else:
+            self.send_email(email)
 
     def close(self) -> None:
         """Leave the group without committing anything (all commits are explicit)."""

@@ -48,12 +48,10 @@ from .runtime import (
     RetryInPlace,
     StopWhen,
     cli_arguments,
-    commit_partition,
     connection_from_args,
     from_json,
+    handle_and_commit_each,
     key_bytes,
-    poll_records,
-    rewind_unhandled,
     run_loop,
     to_json,
 )
@@ -225,21 +223,10 @@ class InventoryService:
         return run_loop(self._step, until or StopWhen())
 
     def _step(self, timeout: float) -> int:
-        handled = 0
-        batches = poll_records(self.consumer, timeout)
-        for tp, records in batches.items():
-            for record in records:
-                try:
-                    self._handle(from_json(record.value))
-                except Exception as exc:
-                    self.retry.failed(tp, record.offset, exc)
-                    break  # this partition's later records come again after the seek
-                self.retry.succeeded(tp, record.offset)
-                handled += 1
-                if not commit_partition(self.consumer, tp, record.offset + 1):
-                    rewind_unhandled(self.consumer, batches, tp, record.offset + 1)
-                    return handled
-        return handled
+        return handle_and_commit_each(
+            self.consumer, self.retry, lambda record: self._handle(from_json(record.value)),
+            timeout,
+        )
 
     def _handle(self, event: Mapping[str, Any]) -> None:
         if event.get("event_type") != "order.created":

@@ -191,6 +191,32 @@ def rewind_unhandled(
         consumer.seek(part, next_offset if part == tp else records[0].offset)
 
 
+def handle_and_commit_each(
+    consumer: KafkaConsumer,
+    retry: RetryInPlace,
+    handle: Callable[[ConsumerRecord], None],
+    timeout: float,
+) -> int:
+    """Poll once and hand each record to ``handle``, committing right after it; return
+    how many were handled. A record whose ``handle`` raises is retried in place
+    (``retry``); a failed commit stops the batch and rewinds the rest of it."""
+    handled = 0
+    batches = poll_records(consumer, timeout)
+    for tp, records in batches.items():
+        for record in records:
+            try:
+                handle(record)
+            except Exception as exc:
+                retry.failed(tp, record.offset, exc)
+                break  # this partition's later records come again after the seek
+            retry.succeeded(tp, record.offset)
+            handled += 1
+            if not commit_partition(consumer, tp, record.offset + 1):
+                rewind_unhandled(consumer, batches, tp, record.offset + 1)
+                return handled
+    return handled
+
+
 class Service(Protocol):
     def run(self, until: StopWhen | None = None) -> int: ...
     def close(self) -> None: ...

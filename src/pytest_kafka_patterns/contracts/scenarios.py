@@ -29,6 +29,7 @@ import redis
 from kafka import KafkaConsumer, TopicPartition
 from kafka.errors import KafkaError
 from kafka.structs import OffsetAndMetadata
+from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_fixed
 
 from ..assertions import (
     assert_delivered,
@@ -302,7 +303,6 @@ class ScenarioContext:
         The group refuses while a stopped member that did not leave (SIGKILLed) is still
         in it, so this retries until that member's session has expired."""
         session = float(self.env.consumer_defaults.get("session_timeout_ms", 10_000)) / 1000
-        deadline = time.monotonic() + 2 * session + 1.0
         consumer = KafkaConsumer(bootstrap_servers=self.env.bootstrap_servers,
                                  group_id=self.group_id, enable_auto_commit=False,
                                  **dict(self.env.consumer_defaults))
@@ -311,14 +311,9 @@ class ScenarioContext:
             tps = [TopicPartition(self.topic, p) for p in partitions]
             consumer.assign(tps)
             meta = (offset, "", -1)[: len(OffsetAndMetadata._fields)]
-            while True:
-                try:
-                    consumer.commit({tp: OffsetAndMetadata(*meta) for tp in tps})
-                    break
-                except KafkaError:
-                    if time.monotonic() >= deadline:
-                        raise
-                    time.sleep(0.2)
+            Retrying(stop=stop_after_delay(2 * session + 1.0), wait=wait_fixed(0.2),
+                     retry=retry_if_exception_type(KafkaError), reraise=True)(
+                consumer.commit, {tp: OffsetAndMetadata(*meta) for tp in tps})
         finally:
             consumer.close(autocommit=False)
         self.timeline.add(f"reset group {self.group_id} to offset {offset} on "
