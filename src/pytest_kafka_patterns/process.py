@@ -13,7 +13,9 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import os
+import secrets
 import signal
+import string
 import subprocess
 import sys
 import time
@@ -53,6 +55,23 @@ def _child_setup() -> None:
         _PRCTL(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
+_MARK_ALPHABET = string.ascii_lowercase
+
+
+def supervision_mark() -> str:
+    """A value for mirakuru's ``mirakuru_uuid`` environment mark that holds no digit.
+
+    mirakuru's atexit hook SIGKILLs every process whose mark *contains* the exiting
+    process's pid as a substring, and its default mark is ``"<pid>:<uuid4>"``: any run
+    that exits could kill another run's server whose mark happened to contain its pid.
+    A mark of letters only contains no pid, so no other process's exit matches ours;
+    our own children are stopped by :meth:`ManagedProcess.stop`, PDEATHSIG and the reaper.
+    """
+    return "pytest-kafka-patterns-" + "".join(
+        secrets.choice(_MARK_ALPHABET) for _ in range(32)
+    )
+
+
 class _Supervised(Executor):
     def __init__(
         self,
@@ -74,6 +93,9 @@ class _Supervised(Executor):
             envvars=env or {},
         )
         self._ready = ready
+        # mirakuru reads this attribute for the environment mark and for finding our
+        # children; see supervision_mark().
+        self._uuid = supervision_mark()
 
     def pre_start_check(self) -> bool:
         return False
