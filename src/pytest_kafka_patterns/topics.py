@@ -16,6 +16,7 @@ from kafka.errors import KafkaError, UnknownTopicOrPartitionError
 
 from .errors import KafkaPatternsError
 from .probes import kafka_partition_leaders, wait_until
+from .topic_config import validate_topic_configs
 
 _ILLEGAL = re.compile(r"[^a-zA-Z0-9._-]+")
 _counter = itertools.count(1)
@@ -32,11 +33,17 @@ def unique_name(prefix: str, owner: str = "", worker: str = "") -> str:
 
 
 def topic_configs(options: Mapping[str, Any]) -> dict[str, str]:
-    """``retention_ms=1000`` -> ``{"retention.ms": "1000"}``; dotted keys pass unchanged."""
+    """``retention_ms=1000`` -> ``{"retention.ms": "1000"}``; dotted keys pass unchanged.
+
+    Booleans become ``true``/``false`` and lists or tuples a comma-separated list
+    (``cleanup_policy=["compact", "delete"]``), as Kafka's ``ConfigDef`` reads them.
+    """
     configs = {}
     for key, value in options.items():
         if isinstance(value, bool):
             value = str(value).lower()
+        elif isinstance(value, list | tuple):
+            value = ",".join(str(item) for item in value)
         configs[key.replace("_", ".")] = str(value)
     return configs
 
@@ -51,9 +58,11 @@ def create_topic(
     """Create ``name`` and return once every partition has a leader."""
     if partitions < 1:
         raise ValueError(f"a topic needs at least one partition, not {partitions}")
+    configs = topic_configs(config or {})
+    # Checked here, not by the broker: the embedded one accepts any config.
+    validate_topic_configs(configs, name)
     new_topic = NewTopic(
-        name, num_partitions=partitions, replication_factor=1,
-        topic_configs=topic_configs(config or {}),
+        name, num_partitions=partitions, replication_factor=1, topic_configs=configs,
     )
     try:
         admin.create_topics([new_topic], timeout_ms=int(timeout * 1000))

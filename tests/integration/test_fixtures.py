@@ -115,3 +115,16 @@ def test_redis_client_starts_empty_and_works(redis_client, redis_server: RedisSe
 
 def test_redis_client_is_emptied_between_tests(redis_client) -> None:
     assert redis_client.get("order:1") is None
+
+
+def test_invalid_topic_config_fails_with_kafkas_words(kafka_topic_factory, kafka_admin) -> None:
+    """The embedded broker would accept ``cleanup.policy=bogus``; Kafka refuses it, so do we."""
+    from pytest_kafka_patterns.topic_config import InvalidTopicConfig
+
+    with pytest.raises(InvalidTopicConfig, match=(
+            r"InvalidConfigurationException: Invalid value bogus for configuration "
+            r"cleanup.policy: String must be one of: compact, delete")):
+        kafka_topic_factory("orders", cleanup_policy="bogus")
+    with pytest.raises(InvalidTopicConfig, match=r"Unknown topic config name: retention\.msec"):
+        kafka_topic_factory("orders", **{"retention.msec": 1000})
+    assert kafka_topic_factory("orders", cleanup_policy="compact", retention_ms=60000)
