@@ -8,11 +8,22 @@ from collections.abc import Iterator
 
 import pytest
 
+from . import parts
 from .contracts import pytest_items
 from .contracts.pytest_items import Verify
 
-pytest_addoption = pytest_items.pytest_addoption
-pytest_configure = pytest_items.pytest_configure
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.getgroup(*parts.OPTION_GROUP)  # titled, whichever part adds options first
+    pytest_items.pytest_addoption(parser)
+
+
+@pytest.hookimpl(trylast=True)  # after the core has resolved the settings
+def pytest_configure(config: pytest.Config) -> None:
+    parts.require_core(config, "kafka_patterns_contracts")
+    pytest_items.pytest_configure(config)
+
+
 pytest_collect_file = pytest_items.pytest_collect_file
 
 

@@ -23,6 +23,7 @@ from typing import Any
 import factory.random
 import pytest
 
+from . import parts
 from .config import OPTIONS_BY_DEST
 from .fixtures import settings_of
 from .reading import Record, expect_no_more, read_topic
@@ -54,6 +55,7 @@ def reseed(seed: int) -> None:
 
 @pytest.hookimpl(trylast=True)  # after plugin.py has resolved the settings
 def pytest_configure(config: pytest.Config) -> None:
+    parts.require_core(config, "kafka_patterns_events")
     workerinput = getattr(config, "workerinput", None)
     settings = settings_of(config)
     if workerinput is not None and DEST in workerinput:

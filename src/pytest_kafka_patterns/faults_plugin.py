@@ -19,9 +19,15 @@ from collections.abc import Iterator
 
 import pytest
 
+from . import parts
 from .errors import KafkaPatternsError
 from .faults import ProxiedBroker, start_proxied_broker
 from .fixtures import settings_of
+
+
+@pytest.hookimpl(trylast=True)  # after the core has resolved the settings
+def pytest_configure(config: pytest.Config) -> None:
+    parts.require_core(config, "kafka_patterns_faults")
 
 
 @pytest.fixture(scope="session")

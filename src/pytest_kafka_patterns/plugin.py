@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from . import fixtures, reaper
+from . import fixtures, parts, reaper
 from .backends import KafkaBroker
 from .capabilities import CAPABILITIES, check_known
 from .config import OPTIONS, Settings, resolve
@@ -19,8 +19,13 @@ from .errors import ConfigError
 GROUP = "kafka-patterns"
 
 
+def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
+    """Register the plugin's parts (see :mod:`.parts`) before options are parsed."""
+    parts.register_parts(pluginmanager)
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
-    group = parser.getgroup(GROUP, "real, ephemeral Kafka and Redis (pytest-kafka-patterns)")
+    group = parser.getgroup(*parts.OPTION_GROUP)
     for option in OPTIONS:
         extra = f" [env {option.env}; ini {option.ini}"
         extra += f"; default {option.default}]" if option.default else "]"
@@ -49,7 +54,7 @@ def pytest_configure(config: pytest.Config) -> None:
         reaper.reap_orphans()
         _reap_orphan_containers()
     if config.pluginmanager.hasplugin("asyncio") and find_spec("aiokafka"):
-        config.pluginmanager.register(import_module(".aio", __package__), "kafka_patterns_aio")
+        config.pluginmanager.register(import_module(".aio", __package__), parts.AIO)
 
 
 def _reap_orphan_containers() -> None:
