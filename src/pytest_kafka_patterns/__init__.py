@@ -4,6 +4,7 @@ effects)."""
 
 from __future__ import annotations
 
+from . import _kafka_quiet  # noqa: F401  (first: kafka-python, imported without its warnings)
 from .backends import KafkaBroker, RedisServer
 from .capabilities import CAPABILITIES
 from .config import KafkaSettings, RedisSettings, Settings

@@ -32,7 +32,7 @@ async def _stop(client: AIOKafkaProducer | AIOKafkaConsumer) -> None:
                       stacklevel=2)
 
 
-@pytest_asyncio.fixture
+@pytest_asyncio.fixture(loop_scope="function")  # whatever asyncio_default_fixture_loop_scope says
 async def aiokafka_producer(
     kafka_broker: KafkaBroker, kafka_topic_factory: Any
 ) -> AsyncIterator[AIOKafkaProducer]:
@@ -50,7 +50,7 @@ async def aiokafka_producer(
         await _stop(producer)
 
 
-@pytest_asyncio.fixture
+@pytest_asyncio.fixture(loop_scope="function")  # whatever asyncio_default_fixture_loop_scope says
 async def aiokafka_consumer_factory(
     kafka_broker: KafkaBroker, kafka_topic_factory: Any, request: pytest.FixtureRequest
 ) -> AsyncIterator[Callable[..., Awaitable[AIOKafkaConsumer]]]:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+import warnings
 from collections.abc import Callable, Iterator
 from importlib import import_module
 from importlib.util import find_spec
@@ -10,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from . import fixtures, parts, reaper
+from . import _kafka_quiet, fixtures, parts, reaper
 from .backends import KafkaBroker
 from .capabilities import CAPABILITIES, check_known
 from .config import OPTIONS, Settings, resolve
@@ -36,7 +38,45 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         parser.addini(option.ini, option.help, default=None)
 
 
+#: kafka-python's ``read_text`` warnings (see :mod:`._kafka_quiet`, which hides them at
+#: import), also filtered in tests in case a kafka-python version loads schemas lazily:
+#: each filter names the message *and* the module, so no other warning is hidden.
+QUIET_WARNINGS = tuple(
+    f"ignore:{message}:DeprecationWarning:{module}"
+    for message, module in _kafka_quiet.KAFKA_IMPORT_WARNINGS
+)
+
+#: pytest-asyncio warns from its ``pytest_configure`` (so before the report header) when
+#: ``asyncio_default_fixture_loop_scope`` is unset. Our aio fixtures name their loop
+#: scope, so the default does not concern them; the warning is hidden while the aio part
+#: is active and the option unset.
+ASYNCIO_LOOP_SCOPE_UNSET = 'The configuration option "asyncio_default_fixture_loop_scope" is unset'
+
+
+def _quiet_known_warnings(config: pytest.Config) -> None:
+    for line in QUIET_WARNINGS:
+        config.addinivalue_line("filterwarnings", line)
+    if _aio_wanted(config) and not config.getini("asyncio_default_fixture_loop_scope"):
+        # Raised while pytest_configure runs, inside pytest's own warnings context for the
+        # configure phase: a filter added now lasts until that context ends.
+        warnings.filterwarnings(
+            "ignore", message=re.escape(ASYNCIO_LOOP_SCOPE_UNSET),
+            category=pytest.PytestDeprecationWarning, module=r"pytest_asyncio\.plugin",
+        )
+
+
+def _aio_wanted(config: pytest.Config) -> bool:
+    """The aio part registers: pytest-asyncio active, aiokafka installed, not disabled."""
+    return (
+        config.pluginmanager.hasplugin("asyncio")
+        and not config.pluginmanager.is_blocked(parts.AIO)
+        and find_spec("aiokafka") is not None
+    )
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-asyncio's, whose warning we filter
 def pytest_configure(config: pytest.Config) -> None:
+    _quiet_known_warnings(config)
     try:
         settings = resolve(
             cli=lambda dest: config.getoption(dest),
@@ -53,7 +93,7 @@ def pytest_configure(config: pytest.Config) -> None:
     if not fixtures.worker_id():
         reaper.reap_orphans()
         _reap_orphan_containers()
-    if config.pluginmanager.hasplugin("asyncio") and find_spec("aiokafka"):
+    if _aio_wanted(config):
         config.pluginmanager.register(import_module(".aio", __package__), parts.AIO)
 
 

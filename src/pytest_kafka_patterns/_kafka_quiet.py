@@ -1,0 +1,28 @@
+"""Import kafka-python without the warnings it raises while importing.
+
+kafka-python 3 loads each protocol schema at import time with
+``importlib.resources.read_text``, deprecated since Python 3.11: 109 ``read_text is
+deprecated`` warnings from ``kafka.protocol.schemas.load_json``, plus 109 ``open_text is
+deprecated`` that ``read_text`` itself raises from ``importlib.resources._legacy``. pytest
+records warnings raised while it imports plugins, so every user run listed 218 of them
+(and 218 more per xdist worker). The package imports kafka here first, with exactly
+those two warnings ignored (message, category and module), so no other warning is lost
+and no filter outlives the import.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+#: (message regex, module regex) of each warning ignored while kafka-python imports.
+KAFKA_IMPORT_WARNINGS = (
+    ("read_text is deprecated", r"kafka\.protocol\.schemas\.load_json"),
+    ("open_text is deprecated", r"importlib\.resources\._legacy"),
+)
+
+with warnings.catch_warnings():
+    for _message, _module in KAFKA_IMPORT_WARNINGS:
+        warnings.filterwarnings(
+            "ignore", message=_message, category=DeprecationWarning, module=_module)
+    import kafka
+    import kafka.admin  # noqa: F401
