@@ -1,0 +1,42 @@
+"""The declared kafka-python floor works on the embedded broker, and tox tests it (issue 10, 9).
+
+kafka-python before 2.2 cannot join a consumer group on Tansu (MEMBER_ID_REQUIRED at every
+JoinGroup version: 2.0.x reports a bare ``UnknownError [Error -1]``, 2.1.x raises
+``MemberIdRequiredError``) and 2.2.0's ``seek_to_beginning`` raises ``AttributeError``.
+"""
+
+from __future__ import annotations
+
+import configparser
+import re
+from pathlib import Path
+
+import tomllib
+
+ROOT = Path(__file__).parents[2]
+#: The first release that joins groups on the embedded broker and reads topics.
+FIRST_WORKING = (2, 2, 1)
+
+
+def version(text: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in text.split("."))
+
+
+def declared_floor() -> str:
+    dependencies = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    (spec,) = [dep for dep in dependencies if dep.startswith("kafka-python")]
+    match = re.fullmatch(r"kafka-python>=([\d.]+)", spec.replace(" ", ""))
+    assert match, f"kafka-python should be declared with a plain floor, not {spec!r}"
+    return match.group(1)
+
+
+def test_the_floor_is_a_release_that_works_on_the_embedded_broker() -> None:
+    assert version(declared_floor()) >= FIRST_WORKING
+
+
+def test_tox_tests_the_declared_floor_exactly() -> None:
+    tox = configparser.ConfigParser()
+    tox.read(ROOT / "tox.ini")
+    deps = [line.strip() for line in tox["testenv"]["deps"].splitlines() if line.strip()]
+    assert f"kafka2: kafka-python=={declared_floor()}" in deps
+    assert "py311-kafka2" in tox["tox"]["envlist"]
