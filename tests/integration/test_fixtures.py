@@ -128,3 +128,30 @@ def test_invalid_topic_config_fails_with_kafkas_words(kafka_topic_factory, kafka
     with pytest.raises(InvalidTopicConfig, match=r"Unknown topic config name: retention\.msec"):
         kafka_topic_factory("orders", **{"retention.msec": 1000})
     assert kafka_topic_factory("orders", cleanup_policy="compact", retention_ms=60000)
+
+
+def test_users_own_consumer_with_consumer_config_joins_fast(
+    kafka_broker: KafkaBroker, kafka_topic, kafka_producer
+) -> None:
+    """A consumer built by the user's code, given ``consumer_config()``, gets its first record
+    in seconds (the embedded broker holds a fresh group's join for half the session: ~23 s
+    with kafka-python's default 45 s session)."""
+    import time
+
+    from kafka import KafkaConsumer
+
+    kafka_producer.send(kafka_topic, key="k", value={"n": 1})
+    kafka_producer.flush()
+    started = time.monotonic()
+    consumer = KafkaConsumer(
+        kafka_topic, bootstrap_servers=kafka_broker.bootstrap_servers,
+        group_id=f"own-service-{kafka_topic}", auto_offset_reset="earliest",
+        consumer_timeout_ms=15_000,
+        **kafka_broker.consumer_config(),
+    )
+    try:
+        first = next(iter(consumer), None)
+    finally:
+        consumer.close()
+    assert first is not None
+    assert time.monotonic() - started < 8

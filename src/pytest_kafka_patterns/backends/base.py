@@ -5,12 +5,16 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, get_args
 
 from ..capabilities import check_known
 
 if TYPE_CHECKING:
     from ..process import ManagedProcess
+
+
+#: Kafka clients whose key names :meth:`KafkaBroker.consumer_config` speaks.
+Client = Literal["kafka-python", "confluent", "aiokafka"]
 
 
 @dataclass(frozen=True)
@@ -28,6 +32,31 @@ class KafkaBroker:
     consumer_defaults: Mapping[str, Any] = field(default_factory=dict)
     """Client settings that make consumer groups fast and safe on this broker."""
     startup_seconds: float = 0.0
+
+    def consumer_config(self, client: Client = "kafka-python") -> dict[str, Any]:
+        """The broker's tuned consumer-group settings, in ``client``'s own key names.
+
+        Pass them to the consumers your own code builds, so a fresh group is assigned as
+        fast as the fixtures' consumers are (embedded broker: ~1 s instead of ~23 s with
+        kafka-python's or librdkafka's 45 s default session)::
+
+            KafkaConsumer(topic, bootstrap_servers=..., group_id=...,
+                          **kafka_broker.consumer_config())                    # kafka-python
+            AIOKafkaConsumer(topic, ..., **kafka_broker.consumer_config("aiokafka"))
+            Consumer({"bootstrap.servers": ..., "group.id": ...,
+                      **kafka_broker.consumer_config("confluent")})          # confluent-kafka
+
+        kafka-python and aiokafka take keyword arguments (``session_timeout_ms``),
+        confluent-kafka librdkafka properties (``session.timeout.ms``).
+        """
+        if client in ("kafka-python", "aiokafka"):
+            return dict(self.consumer_defaults)
+        if client == "confluent":
+            return {key.replace("_", "."): value for key, value in self.consumer_defaults.items()}
+        raise ValueError(
+            f"consumer_config(client={client!r}): choose one of "
+            + ", ".join(repr(name) for name in get_args(Client))
+        )
 
     def supports(self, *capabilities: str) -> bool:
         """True when the broker (with the installed client) can do all ``capabilities``."""
