@@ -159,19 +159,40 @@ def kafka_topic_factory_fixture(admin: str = "kafka_admin") -> Any:
             created.append(name)
             return name
 
+        # Which broker this factory creates topics on, for the clients' factories to check.
+        create.bootstrap_servers = topics.admin_bootstrap_servers(client)  # type: ignore[attr-defined]
+        create.admin_fixture = admin  # type: ignore[attr-defined]
         yield create
         topics.delete_topics(client, created)
 
     return kafka_topic_factory_factory_fixture
 
 
-def _outlive_clients(request: pytest.FixtureRequest, topic_factory: str | None) -> None:
+def _outlive_clients(
+    request: pytest.FixtureRequest, topic_factory: str | None, broker: str, info: KafkaBroker
+) -> None:
     """Set up the topic factory first, so it tears down (deletes topics) after the clients.
 
-    A client closed after its topic is gone can retry its final commit forever.
+    A client closed after its topic is gone can retry its final commit forever. The topic
+    factory must create topics on the clients' broker: a consumer of another broker's
+    topic would fail every commit, and its teardown would retry them for ~30 s.
     """
-    if topic_factory:
-        request.getfixturevalue(topic_factory)
+    if not topic_factory:
+        return
+    factory = request.getfixturevalue(topic_factory)
+    address = getattr(factory, "bootstrap_servers", None)
+    if address is not None and address != info.bootstrap_servers:
+        client = request.fixturename or "the client factory"
+        pytest.fail(
+            f"{client}: its topic factory {topic_factory!r} creates topics on "
+            f"{address} (admin fixture {getattr(factory, 'admin_fixture', '?')!r}), but its "
+            f"clients connect to {broker!r} at {info.bootstrap_servers}. Declare the topic "
+            f"factory of the same broker beside it, e.g.\n"
+            f"    my_admin = kafka_admin_fixture({broker!r})\n"
+            f"    my_topics = kafka_topic_factory_fixture(\"my_admin\")\n"
+            f"    {client} = ...(\"{broker}\", topic_factory=\"my_topics\")",
+            pytrace=False,
+        )
 
 
 def kafka_producer_factory_fixture(
@@ -184,7 +205,7 @@ def kafka_producer_factory_fixture(
         request: pytest.FixtureRequest,
     ) -> Iterator[Callable[..., KafkaProducer]]:
         info: KafkaBroker = request.getfixturevalue(broker)
-        _outlive_clients(request, topic_factory)
+        _outlive_clients(request, topic_factory, broker, info)
         made: list[KafkaProducer] = []
 
         def make(**overrides: Any) -> KafkaProducer:
@@ -215,7 +236,7 @@ def kafka_consumer_factory_fixture(
         request: pytest.FixtureRequest,
     ) -> Iterator[Callable[..., KafkaConsumer]]:
         info: KafkaBroker = request.getfixturevalue(broker)
-        _outlive_clients(request, topic_factory)
+        _outlive_clients(request, topic_factory, broker, info)
         made: list[KafkaConsumer] = []
 
         def make(*topic_names: str, group_id: str | None = None, **overrides: Any) -> KafkaConsumer:

@@ -69,9 +69,7 @@ def create_topic(
     except KafkaError as exc:
         raise KafkaPatternsError(f"could not create topic {name!r}: {exc}") from exc
 
-    bootstrap_servers = admin.config["bootstrap_servers"]
-    if not isinstance(bootstrap_servers, str):
-        bootstrap_servers = ",".join(bootstrap_servers)
+    bootstrap_servers = admin_bootstrap_servers(admin)
 
     def ready() -> bool:
         leaders = kafka_partition_leaders(bootstrap_servers, name)
@@ -82,6 +80,14 @@ def create_topic(
             f"topic {name!r} was created but its {partitions} partitions had no leader "
             f"within {timeout:g} s; is the broker healthy?"
         )
+
+
+def admin_bootstrap_servers(admin: KafkaAdminClient) -> str:
+    """The ``host:port[,host:port]`` an admin client was given."""
+    bootstrap_servers = admin.config["bootstrap_servers"]
+    if not isinstance(bootstrap_servers, str):
+        bootstrap_servers = ",".join(bootstrap_servers)
+    return str(bootstrap_servers)
 
 
 def delete_topics(admin: KafkaAdminClient, names: Iterable[str]) -> None:
