@@ -146,12 +146,20 @@ TOPIC_CONFIGS: Mapping[str, Spec] = {
 }
 
 
+#: Vendors' own topic configs (Confluent Server's ``confluent.*``, Redpanda's
+#: ``redpanda.*``): passed to the broker unchecked, since only that broker knows them.
+VENDOR_PREFIXES = ("confluent.", "redpanda.")
+
+
 def validate_topic_configs(configs: Mapping[str, str], topic: str = "") -> None:
     """Raise :class:`InvalidTopicConfig` (Kafka's message) for the first config Kafka refuses.
 
-    ``configs`` are Kafka names with string values, as sent in CreateTopics.
+    ``configs`` are Kafka names with string values, as sent in CreateTopics. Names with a
+    vendor's prefix (:data:`VENDOR_PREFIXES`) are left to that vendor's broker.
     """
     where = f"could not create topic {topic!r}: " if topic else ""
+    configs = {name: text for name, text in configs.items()
+               if not name.startswith(VENDOR_PREFIXES)}
     for name in configs:
         if name not in TOPIC_CONFIGS:
             near = [known for known in TOPIC_CONFIGS if known.replace(".", "") == name.replace(

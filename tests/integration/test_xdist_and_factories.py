@@ -51,7 +51,8 @@ def test_a_second_broker_and_redis_from_the_factories(pytester: pytest.Pytester,
         other_broker = kafka_broker_fixture(backend="embedded")
         other_admin = kafka_admin_fixture("other_broker")
         other_topics = kafka_topic_factory_fixture("other_admin")
-        other_producers = kafka_producer_factory_fixture("other_broker")
+        other_producers = kafka_producer_factory_fixture(
+            "other_broker", topic_factory="other_topics")
         other_redis = redis_server_fixture(backend="process")
         other_redis_client = redis_client_fixture("other_redis")
         """

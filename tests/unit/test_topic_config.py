@@ -65,6 +65,7 @@ def test_configs_kafka_refuses_are_refused_in_its_words(options, message) -> Non
         {"unclean_leader_election_enable": True, "preallocate": False},
         {"message_timestamp_type": "LogAppendTime"},
         {"min_compaction_lag_ms": 0, "max_compaction_lag_ms": 100},
+        {"redpanda.remote.read": "true", "confluent.value.schema.validation": "true"},
     ],
 )
 def test_configs_kafka_accepts_pass(options) -> None:
