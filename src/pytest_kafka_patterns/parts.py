@@ -5,6 +5,13 @@ Each part is registered under its own name, so ``-p no:kafka_patterns_events`` (
 ``-p no:kafka_patterns`` disables the whole plugin: with the entry point blocked, no part
 is registered. A part that finds itself loaded without the core (``-p no:kafka_patterns
 -p pytest_kafka_patterns.events_plugin``) refuses to run with a usage error.
+
+The parts are registered from the core's ``pytest_addhooks``, the first hook pytest calls
+on a plugin it registers, while it loads the entry points and before it parses the
+command line: the contracts part adds ``--kafka-contracts``, and options must exist
+before parsing (pytest-xdist registers its parts from ``pytest_configure``, too late for
+that). The aio part adds no options and is registered from ``pytest_configure``, once
+pytest-asyncio's presence is known.
 """
 
 from __future__ import annotations

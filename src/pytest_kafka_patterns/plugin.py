@@ -18,7 +18,7 @@ from .capabilities import CAPABILITIES, check_known
 from .config import OPTIONS, Settings, resolve
 from .errors import ConfigError
 
-GROUP = "kafka-patterns"
+GROUP = parts.OPTION_GROUP[0]
 
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
