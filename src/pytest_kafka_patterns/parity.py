@@ -402,7 +402,7 @@ def probe_aiokafka_idempotence(bootstrap_servers: str, timeout: float) -> Outcom
     with _scratch(bootstrap_servers, timeout) as scratch:
         topic = scratch.topic("aiokafka")
 
-        async def send() -> int:
+        async def send() -> Outcome:
             producer = AIOKafkaProducer(
                 bootstrap_servers=bootstrap_servers,
                 enable_idempotence=True,
@@ -412,16 +412,15 @@ def probe_aiokafka_idempotence(bootstrap_servers: str, timeout: float) -> Outcom
                 try:
                     await asyncio.wait_for(producer.start(), timeout)
                 except Exception as exc:
-                    raise RuntimeError(f"start (InitProducerId) failed: {exc!r}") from exc
+                    return False, f"producer start (InitProducerId) failed: {_error_name(exc)}"
                 metadata = await asyncio.wait_for(
                     producer.send_and_wait(topic, b"x", partition=0), timeout
                 )
-                return int(metadata.offset)
+                return True, f"acked at offset {metadata.offset}"
             finally:
                 await asyncio.wait_for(producer.stop(), timeout)
 
-        offset = asyncio.run(send())
-    return True, f"acked at offset {offset}"
+        return asyncio.run(send())
 
 
 def probe_fast_default_join(bootstrap_servers: str, timeout: float) -> Outcome:

@@ -56,6 +56,7 @@ def test_external_tansu_claims_only_what_it_has(tansu: KafkaBroker, tmp_path: Pa
 def test_external_capabilities_drive_kafka_requires(
     tansu: KafkaBroker, pytester: pytest.Pytester
 ) -> None:
+    pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
     pytester.makepyfile(
         """
         import pytest
