@@ -17,7 +17,7 @@ CAPABILITIES: dict[str, str] = {
     "admin_metadata": "KafkaAdminClient.list_topics/describe_topics parse the broker's reply",
     "message_size_limits": "a record over the topic's max.message.bytes is rejected",
     "config_validation": "an invalid topic config (cleanup.policy=bogus) is rejected",
-    "describe_configs": "describe_configs returns a topic's configs",
+    "describe_configs": "describe_configs returns a topic's configs, marked as topic configs",
     "fast_default_join": "a fresh group with the client's default settings is assigned "
                          "within 5 s",
     "compaction": "topics with cleanup.policy=compact can be created",
@@ -50,7 +50,8 @@ def tansu_capabilities() -> frozenset[str]:
     With kafka-python 3: idempotence, transactions, admin metadata and compacted topics.
     Missing: aborted records stay visible to read_committed; ListOffsets 'latest' returns
     the last batch's base offset + 1; aiokafka fails InitProducerId; no message size
-    limit; invalid topic configs are accepted; describe_configs returns nothing; a fresh
+    limit; invalid topic configs are accepted; describe_configs marks a topic's own configs
+    DEFAULT_CONFIG (so kafka-python 3's default, modified-only, reply is empty); a fresh
     group with the client's default settings waits ~23 s (max(1 s, session / 2)); storage
     is memory. With kafka-python 2, InitProducerId fails too and its admin client cannot
     parse Tansu's Metadata v8 authorized operations. ``tests/integration/test_parity.py``

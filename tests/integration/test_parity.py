@@ -73,3 +73,26 @@ def test_readme_table_matches_the_probes(
         "the README's table is stale: regenerate it with "
         "`python -m pytest_kafka_patterns parity --backend ...`"
     )
+
+
+def test_cli_prints_the_probes_as_a_table(
+    kafka_broker: KafkaBroker,
+    probe_results: dict[str, parity.ProbeResult],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from pytest_kafka_patterns.cli import main
+
+    assert main(["parity", "--bootstrap-servers", kafka_broker.bootstrap_servers]) == 0
+    table = parity.parse_table(capsys.readouterr().out)
+    (column,) = table.values()
+    assert column == {
+        name: probe_results[name].passed if name in probe_results else None
+        for name in CAPABILITIES
+    }
+
+
+def test_cli_parity_needs_a_broker(capsys: pytest.CaptureFixture[str]) -> None:
+    from pytest_kafka_patterns.cli import EXIT_USAGE, main
+
+    assert main(["parity"]) == EXIT_USAGE
+    assert "--backend NAME or --bootstrap-servers" in capsys.readouterr().err

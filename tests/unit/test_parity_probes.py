@@ -72,12 +72,12 @@ def test_table_round_trips() -> None:
     "reply",
     [
         # kafka-python 3: {type: {name: {key: {"value": ...}}}}
-        {"topic": {"t": {"retention.ms": {"value": "42", "read_only": False}}}},
+        {"topic": {"t": {"retention.ms": {"value": "42", "config_source": "DEFAULT_CONFIG"}}}},
         # kafka-python 2: response objects whose resources hold (key, value, ...) tuples
-        [type("Response", (), {"resources": [(0, None, 2, "t", [("retention.ms", "42")])]})()],
+        [type("R", (), {"resources": [(0, None, 2, "t", [("retention.ms", "42", 0, 5)])]})()],
     ],
     ids=["kafka-python-3", "kafka-python-2"],
 )
 def test_config_value_reads_both_client_shapes(reply: object) -> None:
-    assert parity._config_value(reply, "retention.ms") == "42"
-    assert parity._config_value(reply, "cleanup.policy") is None
+    assert parity._config_entry(reply, "retention.ms") == ("42", "DEFAULT_CONFIG")
+    assert parity._config_entry(reply, "cleanup.policy") is None
