@@ -78,8 +78,10 @@ def _client_options(bootstrap_servers: str, timeout: float) -> dict[str, Any]:
 
 
 def _error_name(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return f"{type(exc).__name__}: {text[:160]}" if text else type(exc).__name__
+    name, text = type(exc).__name__, str(exc).strip()
+    while text.startswith(f"{name}: "):  # kafka-python repeats the class name
+        text = text[len(name) + 2 :]
+    return f"{name}: {text[:160]}" if text else name
 
 
 class _Scratch:
@@ -656,20 +658,20 @@ def _cell(text: str) -> str:
 
 
 def parse_table(markdown: str) -> dict[str, dict[str, bool | None]]:
-    """``{column title: {capability: passed (None: not probed)}}`` from :func:`markdown_table`."""
-    rows = [line for line in markdown.splitlines() if line.startswith("| ")]
-    header = next((row for row in rows if row.startswith("| capability | probe |")), None)
-    if header is None:
-        return {}
-    titles = [cell.strip() for cell in header.strip("|").split("|")][2:]
-    table: dict[str, dict[str, bool | None]] = {title: {} for title in titles}
-    for row in rows[rows.index(header) + 1 :]:
-        cells = [cell.strip() for cell in row.strip().strip("|").split(" | ")]
-        if not cells[0].startswith("`"):
-            break
-        name = cells[0].strip("`")
-        for title, cell in zip(titles, cells[2:], strict=False):
-            table[title][name] = (
-                None if cell.startswith("not probed") else cell.startswith("yes")
-            )
+    """``{column title: {capability: passed (None: not probed)}}`` from every table
+    :func:`markdown_table` printed into ``markdown``."""
+    table: dict[str, dict[str, bool | None]] = {}
+    titles: list[str] = []
+    for line in markdown.splitlines():
+        if line.startswith("| capability | probe |"):
+            titles = [cell.strip() for cell in line.strip().strip("|").split("|")][2:]
+            table.update({title: {} for title in titles})
+        elif titles and line.startswith("| `"):
+            cells = [cell.strip() for cell in line.strip().strip("|").split(" | ")]
+            name = cells[0].strip("`")
+            for title, cell in zip(titles, cells[2:], strict=False):
+                probed = not cell.startswith("not probed")
+                table[title][name] = cell.startswith("yes") if probed else None
+        elif not line.startswith("|---"):
+            titles = []
     return table

@@ -60,8 +60,10 @@ def test_table_round_trips() -> None:
     table = parity.markdown_table(
         [("a (v1, kafka-python 3)", results({"compaction"})), ("b", results(set(parity.PROBES)))]
     )
-    parsed = parity.parse_table("intro\n\n" + table + "\n\nafter | not a row\n")
-    assert set(parsed) == {"a (v1, kafka-python 3)", "b"}
+    other = parity.markdown_table([("c", results(set()))])
+    parsed = parity.parse_table(f"intro\n\n{table}\n\n| not | ours |\n\n{other}\n| `x` | y |\n")
+    assert set(parsed) == {"a (v1, kafka-python 3)", "b", "c"}
+    assert parsed["c"] == {name: False if name in parity.PROBES else None for name in CAPABILITIES}
     assert parsed["b"] == {name: name not in parity.UNPROBED or None for name in CAPABILITIES}
     assert parsed["a (v1, kafka-python 3)"]["compaction"] is True
     assert parsed["a (v1, kafka-python 3)"]["idempotence"] is False
