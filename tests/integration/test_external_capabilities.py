@@ -1,6 +1,8 @@
 """``external`` measures what the broker can do on connect instead of assuming Apache Kafka.
 
-Pointed at an embedded Tansu broker it must not claim what Tansu lacks.
+Pointed at an embedded Tansu broker it must not claim what Tansu lacks; pointed at the
+run's broker (``--kafka-backend=apache``: stock Apache Kafka) it claims what that backend
+claims, except ``persistence``, which cannot be probed from outside.
 """
 
 from __future__ import annotations
@@ -51,6 +53,19 @@ def test_external_tansu_claims_only_what_it_has(tansu: KafkaBroker, tmp_path: Pa
     assert broker.capabilities == tansu_capabilities()
     # Bounded: the default-group join gives up at 5 s, the other probes run beside it.
     assert seconds < parity.FAST_JOIN_SECONDS + 4
+
+
+def test_external_claims_what_the_runs_backend_claims(
+    kafka_broker: KafkaBroker, tmp_path: Path
+) -> None:
+    if kafka_broker.backend == "external":
+        pytest.skip("the run's broker is itself external: nothing to compare with")
+    parity.forget(kafka_broker.bootstrap_servers)
+    running = external.start_kafka(
+        KafkaSettings(backend="external", bootstrap_servers=kafka_broker.bootstrap_servers),
+        tmp_path,
+    )
+    assert running.info.capabilities == kafka_broker.capabilities - {"persistence"}
 
 
 def test_external_capabilities_drive_kafka_requires(
