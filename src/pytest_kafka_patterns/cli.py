@@ -98,6 +98,9 @@ def build_parser() -> argparse.ArgumentParser:
                              "probe it; repeatable")
     parity.add_argument("--bootstrap-servers", action="append", default=[],
                         metavar="HOST:PORT", help="probe a running broker; repeatable")
+    parity.add_argument("--update-readme", type=Path, default=None, metavar="README",
+                        help="also write the table into README under its marker comment for "
+                             "the installed kafka-python major")
     parity.add_argument("--timeout", type=float, default=parity_module.DEFAULT_TIMEOUT,
                         help="seconds each probe may take (default %(default)s)")
     return parser
@@ -282,7 +285,15 @@ def parity(args: argparse.Namespace) -> int:
         print(f"probing {address}...", file=sys.stderr, flush=True)
         results = parity_module.probe_all(address, timeout=args.timeout)
         columns.append((parity_module.column_title(address, "unknown"), results))
-    print(parity_module.markdown_table(columns), flush=True)
+    table = parity_module.markdown_table(columns)
+    print(table, flush=True)
+    if args.update_readme is not None:
+        command = "kafka-patterns parity " + " ".join(
+            [f"--backend {name}" for name in args.backend]
+            + [f"--bootstrap-servers {address}" for address in args.bootstrap_servers]
+        )
+        readme = args.update_readme.read_text()
+        args.update_readme.write_text(parity_module.replace_table(readme, table, command))
     return 0
 
 

@@ -70,8 +70,8 @@ def test_readme_table_matches_the_probes(
     if importlib.util.find_spec("aiokafka") is None:
         del measured["aiokafka_idempotence"], table[title]["aiokafka_idempotence"]
     assert table[title] == measured, (
-        "the README's table is stale: regenerate it with "
-        "`python -m pytest_kafka_patterns parity --backend ...`"
+        "the README's table is stale: regenerate it with `python -m pytest_kafka_patterns "
+        "parity --backend embedded --backend apache --update-readme README.md`"
     )
 
 

@@ -83,3 +83,16 @@ def test_table_round_trips() -> None:
 def test_config_value_reads_both_client_shapes(reply: object) -> None:
     assert parity._config_entry(reply, "retention.ms") == ("42", "DEFAULT_CONFIG")
     assert parity._config_entry(reply, "cleanup.policy") is None
+
+
+def test_replace_table_rewrites_only_the_installed_clients_table() -> None:
+    marker = parity.readme_marker()
+    other = marker.replace("kafka-python ", "kafka-python 9")  # another major
+    readme = f"intro\n\n{marker}old -->\n| old |\n| old |\n\n{other}x -->\n| keep |\n\nend\n"
+    updated = parity.replace_table(readme, "| new |\n", "kafka-patterns parity --backend b")
+    assert updated == (
+        f"intro\n\n{marker}kafka-patterns parity --backend b -->\n| new |\n\n"
+        f"{other}x -->\n| keep |\n\nend\n"
+    )
+    with pytest.raises(ValueError, match="no line starting"):
+        parity.replace_table("no marker here", "| new |", "cmd")
