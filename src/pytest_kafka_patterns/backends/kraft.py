@@ -31,6 +31,7 @@ from ..errors import BackendUnavailable, ServiceStartError, log_tail
 from ..ports import LOOPBACK, free_port
 from ..probes import kafka_api_versions
 from ..process import ManagedProcess, on_free_port, start_process
+from ..process import _child_setup as child_setup
 from .base import KafkaBroker
 
 JAVA_HINT = (
@@ -210,7 +211,7 @@ def run_tool(
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
-        start_new_session=True,
+        preexec_fn=child_setup,  # own session, so a timeout ends all of it; dies with us
     ) as proc:
         try:
             output, _ = proc.communicate(timeout=timeout)
