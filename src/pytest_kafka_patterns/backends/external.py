@@ -5,7 +5,8 @@ their data in unique topics and per-worker Redis databases.
 
 What an external Kafka can do is measured on connect, not assumed: the behaviour probes of
 :mod:`..parity` run against it (concurrently, a few seconds; topics named
-``kafka-patterns-parity-*`` are created and deleted), and the broker claims exactly the
+``kafka-patterns-parity-*`` are created and deleted; one empty consumer group and two
+transactional ids of that prefix are left to expire), and the broker claims exactly the
 capabilities whose probes passed. An external Tansu or Redpanda therefore does not claim
 what it lacks. ``persistence`` cannot be probed without restarting the broker, so it is
 never claimed here.
