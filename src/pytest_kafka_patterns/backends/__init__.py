@@ -27,6 +27,7 @@ _KAFKA_MODULES = {
     "embedded": "embedded",
     "docker": "docker",
     "local": "local",
+    "apache": "apache",
     "external": "external",
 }
 _REDIS_MODULES = {"process": "redis_process", "docker": "docker", "external": "external"}

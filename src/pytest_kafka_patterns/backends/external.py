@@ -2,6 +2,14 @@
 
 Nothing is started or stopped; we only check that the address answers, and tests keep
 their data in unique topics and per-worker Redis databases.
+
+What an external Kafka can do is measured on connect, not assumed: the behaviour probes of
+:mod:`..parity` run against it (concurrently, a few seconds; topics named
+``kafka-patterns-parity-*`` are created and deleted; one empty consumer group and two
+transactional ids of that prefix are left to expire), and the broker claims exactly the
+capabilities whose probes passed. An external Tansu or Redpanda therefore does not claim
+what it lacks. ``persistence`` cannot be probed without restarting the broker, so it is
+never claimed here.
 """
 
 from __future__ import annotations
@@ -10,7 +18,7 @@ import time
 from pathlib import Path
 from urllib.parse import urlparse
 
-from ..capabilities import APACHE_KAFKA
+from .. import parity
 from ..config import KafkaSettings, RedisSettings
 from ..errors import ConfigError, ServiceUnreachable
 from ..probes import kafka_api_versions, redis_ping, split_host_port, wait_until
@@ -62,15 +70,21 @@ def start_kafka(settings: KafkaSettings, workdir: Path) -> Running[KafkaBroker]:
             f"(tried for {time.monotonic() - started:.1f} s). Start the cluster, fix the "
             "address, or drop --kafka-backend=external to get an embedded broker."
         )
+    bootstrap_servers = ",".join(f"{host}:{port}" for host, port in servers)
     broker = KafkaBroker(
-        bootstrap_servers=",".join(f"{host}:{port}" for host, port in servers),
+        bootstrap_servers=bootstrap_servers,
         backend=NAME,
         version="unknown",
-        capabilities=APACHE_KAFKA,
+        capabilities=probe_capabilities(bootstrap_servers),
         consumer_defaults=KAFKA_CONSUMER_DEFAULTS,
         startup_seconds=elapsed,
     )
     return Running(broker, lambda: None)
+
+
+def probe_capabilities(bootstrap_servers: str) -> frozenset[str]:
+    """The capabilities the broker at ``bootstrap_servers`` passes the probes of (cached)."""
+    return parity.measured_capabilities(parity.probe_all(bootstrap_servers))
 
 
 def start_redis(settings: RedisSettings, workdir: Path) -> Running[RedisServer]:
