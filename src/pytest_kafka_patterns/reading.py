@@ -13,7 +13,7 @@ import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 
@@ -33,9 +33,36 @@ CHECK_CRCS = False
 POLL_MS = 50
 
 
+#: One record header as Kafka clients give it: ``(key, value)``, the value ``None`` when null.
+Header = tuple[str, bytes | None]
+#: What :func:`last_header` accepts: a record (or look-alike with ``headers``), a list of
+#: ``(key, value)`` pairs, or a mapping (records built by hand in older tests).
+HeaderSource = Any
+_D = TypeVar("_D")
+
+
+def last_header(source: HeaderSource, name: str, default: _D | None = None) -> bytes | _D | None:
+    """The value of the last header called ``name`` (Kafka keeps repeats, in order), which
+    may be ``None`` (a null header); ``default`` when there is no such header.
+
+    ``source`` is a :class:`Record` or anything with ``headers`` (e.g. kafka-python's
+    ``ConsumerRecord``), a list of ``(key, value)`` pairs, or a mapping.
+    """
+    headers = getattr(source, "headers", source)
+    if not headers:
+        return default
+    if isinstance(headers, Mapping):
+        return headers.get(name, default)  # type: ignore[no-any-return]
+    found: Any = default
+    for key, value in headers:
+        if key == name:
+            found = value
+    return found  # type: ignore[no-any-return]
+
+
 @dataclass(frozen=True)
 class Record:
-    """One record as a test sees it: decoded key and value, headers as a dict."""
+    """One record as a test sees it: decoded key and value, headers as Kafka gives them."""
 
     topic: str
     partition: int
@@ -44,9 +71,15 @@ class Record:
     """UTF-8-decoded key, the raw bytes when they are not UTF-8, or ``None``."""
     value: Any
     """JSON-decoded value, the raw bytes when they are not JSON, or ``None`` (tombstone)."""
-    headers: dict[str, bytes] = field(default_factory=dict)
+    headers: list[Header] = field(default_factory=list)
+    """``(key, value)`` pairs in produce order: repeated keys kept, a null value is ``None``.
+    :meth:`header` gives the last value of one."""
     timestamp: int = -1
     """Record timestamp in milliseconds since the epoch (-1 when the broker has none)."""
+
+    def header(self, name: str, default: _D | None = None) -> bytes | _D | None:
+        """The last value of header ``name`` (``None`` when null), else ``default``."""
+        return last_header(self.headers, name, default)
 
     @property
     def where(self) -> str:
@@ -72,7 +105,7 @@ def _record(raw: Any, _new: Any = object.__new__) -> Record:
     fields["offset"] = raw.offset
     fields["key"] = decode_key(raw.key)
     fields["value"] = decode_value(raw.value)
-    fields["headers"] = {name: value or b"" for name, value in raw.headers} if raw.headers else {}
+    fields["headers"] = list(raw.headers) if raw.headers else []
     fields["timestamp"] = raw.timestamp if raw.timestamp is not None else -1
     return record
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -72,13 +73,41 @@ def test_every_partition_by_partition_then_offset_decoded(
     assert [(r.partition, r.offset) for r in records] == [
         (0, 0), (0, 1), (1, 0), (1, 1), (2, 0), (2, 1)]
     first = records[0]
-    assert (first.topic, first.key, first.value, first.headers) == (kafka_topic, "k0", {"p": 0}, {})
+    assert (first.topic, first.key, first.value, first.headers) == (kafka_topic, "k0", {"p": 0}, [])
     assert first.timestamp > 1_600_000_000_000
     assert first.where == f"{kafka_topic}[0]@0"
     raw = records[3]
     assert (raw.key, raw.value) == (b"\xff\xfe", b"\x00not json")
-    assert raw.headers == {"error": b"boom", "retry_count": b"3"}
+    assert raw.headers == [("error", b"boom"), ("retry_count", b"3")]
     assert records[5].value is None
+
+
+def send_with_null_header(bootstrap_servers: str, topic: str, headers: list[Any]) -> None:
+    """kafka-python's producer refuses a null header value (other clients allow it)."""
+    from aiokafka import AIOKafkaProducer
+
+    async def send() -> None:
+        producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers)
+        await producer.start()
+        try:
+            await producer.send_and_wait(topic, b'{"n": 0}', partition=0, headers=headers)
+        finally:
+            await producer.stop()
+
+    asyncio.run(send())
+
+
+def test_headers_keep_order_repeats_and_nulls(
+    kafka_topic: str, kafka_bootstrap_servers: str, kafka_read: Read
+) -> None:
+    """Issue 10 (1): a dict kept only the last repeat and turned a null value into b""."""
+    send_with_null_header(kafka_bootstrap_servers, kafka_topic,
+                          [("e", b"1"), ("e", b"2"), ("t", None)])
+    (record,) = kafka_read(kafka_topic, min_records=1)
+    assert record.headers == [("e", b"1"), ("e", b"2"), ("t", None)]
+    assert (record.header("e"), record.header("t"), record.header("x")) == (b"2", None, None)
+    assert record.header("x", b"default") == b"default"
+    assert record.header("t", b"default") is None  # present, and null
 
 
 def test_waits_for_min_records_then_returns(

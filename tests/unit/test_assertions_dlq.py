@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from pytest_kafka_patterns import Record, assert_routed_to_dlq
+from pytest_kafka_patterns.assertions.dlq import error_of
 from pytest_kafka_patterns.factories import dlq_entry
 
 
@@ -14,8 +15,8 @@ def ev(n: int) -> dict[str, Any]:
     return {"event_type": "order.created", "event_id": f"e{n}", "data": {"order_id": f"o{n}"}}
 
 
-def dlq(*values: Any, headers: dict[str, bytes] | None = None) -> list[Record]:
-    return [Record("orders.dlq", 0, i, None, v, dict(headers or {})) for i, v in enumerate(values)]
+def dlq(*values: Any, headers: list[tuple[str, bytes | None]] | None = None) -> list[Record]:
+    return [Record("orders.dlq", 0, i, None, v, list(headers or [])) for i, v in enumerate(values)]
 
 
 def test_guide_shaped_dlq_passes() -> None:
@@ -25,8 +26,18 @@ def test_guide_shaped_dlq_passes() -> None:
 
 
 def test_error_and_retry_count_may_come_from_headers() -> None:
-    entries = dlq(ev(1), headers={"error": b"KeyError: items", "retry_count": b"2"})
+    entries = dlq(ev(1), headers=[("error", b"KeyError: items"), ("retry_count", b"2")])
     assert_routed_to_dlq(entries, ["e1"], max_retries=2)
+
+
+def test_repeated_headers_count_by_their_last_value() -> None:
+    """A retry topic appends one ``error``/``retry_count`` header per attempt."""
+    attempts = [("error", b"KeyError: a"), ("retry_count", b"1"),
+                ("error", b"KeyError: b"), ("retry_count", b"2")]
+    assert error_of(dlq(ev(1), headers=attempts)[0]) == "KeyError: b"
+    assert_routed_to_dlq(dlq(ev(1), headers=attempts), ["e1"], max_retries=2)
+    nulled = dlq(ev(1), headers=[("error", b"KeyError: a"), ("error", None)])
+    assert error_of(nulled[0]) is None  # the last error header is null: no error info
 
 
 def test_missing_poison_points_at_processed() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from ..reading import last_header
 from . import formatting
 from .delivery import index_by_id, no_id_note, wanted_ids
 from .ids import IdOf, event_id_of
@@ -14,26 +15,23 @@ ERROR_FIELD, ERROR_HEADER = "_error", "error"
 RETRY_FIELD, RETRY_HEADER = "_retry_count", "retry_count"
 
 
-def _headers(item: Any) -> dict[str, bytes]:
-    headers = getattr(item, "headers", None)
-    return dict(headers) if headers else {}
-
-
 def error_of(item: Any) -> str | None:
-    """The error a DLQ entry carries (``_error`` field, else ``error`` header), if any."""
+    """The error a DLQ entry carries (``_error`` field, else the last ``error`` header: a
+    retry topic appends one per attempt), if any."""
     value = formatting.item_value(item)
     if isinstance(value, Mapping) and value.get(ERROR_FIELD):
         return str(value[ERROR_FIELD])
-    header = _headers(item).get(ERROR_HEADER)
+    header = last_header(getattr(item, "headers", None), ERROR_HEADER)
     return header.decode("utf-8", "replace") if header else None
 
 
 def retry_count_of(item: Any) -> Any:
-    """The retry count of a DLQ entry (``_retry_count`` field, else ``retry_count`` header)."""
+    """The retry count of a DLQ entry (``_retry_count`` field, else the last
+    ``retry_count`` header)."""
     value = formatting.item_value(item)
     if isinstance(value, Mapping) and RETRY_FIELD in value:
         return value[RETRY_FIELD]
-    header = _headers(item).get(RETRY_HEADER)
+    header = last_header(getattr(item, "headers", None), RETRY_HEADER)
     if header is None:
         return None
     text = header.decode("utf-8", "replace")
