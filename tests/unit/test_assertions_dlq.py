@@ -79,9 +79,32 @@ def test_good_event_in_dlq() -> None:
     message = str(info.value)
     assert "2 non-poison record(s) in the DLQ" in message
     assert "e2  order.created order_id=o2  at orders.dlq[0]@1  error: timeout" in message
-    assert "(no id)  b'\\x00raw'  at orders.dlq[0]@2" in message
+    assert "\n    - b'\\x00raw'  at orders.dlq[0]@2" in message  # a raw value is its own id
 
 
 def test_poison_also_processed() -> None:
     with pytest.raises(AssertionError, match="1 poison event"):
         assert_routed_to_dlq(dlq(dlq_entry(ev(1))), [ev(1)], processed=[b"e1"])
+
+
+def test_raw_bytes_poison_is_matched_by_value() -> None:
+    """Issue 10 (5): non-JSON poison was both "not in the DLQ" and "not poison but in it"."""
+    entries = dlq(b"\x00not-json", headers=[("error", b"JSONDecodeError")])
+    assert_routed_to_dlq(entries, [b"\x00not-json"])
+    original = Record("orders", 2, 9, "k", b"\x00not-json")  # the poison as it was read
+    assert_routed_to_dlq(entries, [original])
+    with pytest.raises(AssertionError) as info:
+        assert_routed_to_dlq(entries, [b"\x00other"])
+    message = str(info.value)
+    assert "1 poison event(s) not in the DLQ, 1 non-poison record(s) in the DLQ" in message
+    assert "b'\\x00not-json'  at orders.dlq[0]@0  error: JSONDecodeError" in message
+
+
+def test_control_bytes_are_escaped_in_messages() -> None:
+    entries = dlq(b"\x1b[31mred", headers=[("error", "line 1\nline 2\x1b[0m\x9b".encode())])
+    with pytest.raises(AssertionError) as info:
+        assert_routed_to_dlq(entries, ["id-\x1b[2J\x00\nnext", ev(5)])
+    message = str(info.value)
+    assert not [c for c in message if (ord(c) < 32 and c != "\n") or 0x7F <= ord(c) < 0xA0]
+    assert "id-\\x1b[2J\\x00\\nnext" in message
+    assert "error: line 1\\nline 2\\x1b[0m\\x9b" in message

@@ -107,7 +107,7 @@ def assert_routed_to_dlq(
                 )
             ]),
             ("in the DLQ more than once", [
-                f"{ident} x{len(in_dlq[ident])}{formatting.at(in_dlq[ident])}"
+                f"{formatting.show_id(ident)} x{len(in_dlq[ident])}{formatting.at(in_dlq[ident])}"
                 for ident in duplicated
             ]),
             ("without error info (no _error field, no error header)", [
@@ -119,11 +119,12 @@ def assert_routed_to_dlq(
             ]),
             ("not poison but in the DLQ", [
                 formatting.describe(item, ident if ident is not None else "(no id)")
-                + (f"  error: {formatting.clip(error, 80)}" if (error := error_of(item)) else "")
+                + (f"  error: {formatting.clip(formatting.printable(error, newlines=False), 80)}"
+                   if (error := error_of(item)) else "")
                 for ident, item in strangers
             ]),
             ("poison but processed", [
-                f"{ident} processed{formatting.at(done[ident])}"
+                f"{formatting.show_id(ident)} processed{formatting.at(done[ident])}"
                 for ident in also_processed
             ]),
             notes=[
