@@ -122,6 +122,7 @@ def kafka_expect_no_more(kafka_bootstrap_servers: str) -> Callable[..., None]:
         after: Sequence[Record] | dict[int, int] | None = None,
         within: float = 1.0,
     ) -> None:
+        __tracebackhide__ = True
         expect_no_more(kafka_bootstrap_servers, topic, after=after, within=within)
 
     return check

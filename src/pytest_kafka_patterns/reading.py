@@ -175,6 +175,7 @@ def read_topic(
     A topic that does not exist reads as empty (after waiting up to ``timeout`` for it to
     appear when ``min_records`` > 0).
     """
+    __tracebackhide__ = True
     deadline = time.monotonic() + timeout
     consumer = _reader(bootstrap_servers)
     try:
@@ -217,6 +218,7 @@ def _fetch_high_watermarks(
     consumer: KafkaConsumer, tps: Sequence[TopicPartition], deadline: float
 ) -> dict[int, int]:
     """Poll until each assigned partition has answered a Fetch; its high watermarks."""
+    __tracebackhide__ = True
     while True:
         known = {tp.partition: consumer.highwater(tp) for tp in tps}
         if all(mark is not None for mark in known.values()):
@@ -244,6 +246,7 @@ def expect_no_more(
     long-polls Fetch from the baseline, so it fails as soon as a record arrives and
     otherwise returns after ``within`` seconds.
     """
+    __tracebackhide__ = True
     consumer = _reader(bootstrap_servers)
     try:
         partitions = _partitions(consumer, topic, time.monotonic(), wait=False)
@@ -305,6 +308,7 @@ def committed_offsets(
     Uses the admin OffsetFetch API (``list_group_offsets`` in kafka-python 3,
     ``list_consumer_group_offsets`` in 2.x); no consumer joins the group.
     """
+    __tracebackhide__ = True
     own = admin is None
     client = KafkaAdminClient(bootstrap_servers=bootstrap_servers) if own else admin
     try:
@@ -335,6 +339,7 @@ def _topic_partitions(bootstrap_servers: str, topic: str) -> list[TopicPartition
 
 def high_watermarks(bootstrap_servers: str, topic: str, *, timeout: float = 10.0) -> dict[int, int]:
     """Each partition's high watermark (end offset), as Fetch responses report it."""
+    __tracebackhide__ = True
     return {p.partition: p.high_watermark for p in _progress(bootstrap_servers, topic, {}, timeout)}
 
 
@@ -342,6 +347,7 @@ def group_progress(
     bootstrap_servers: str, group_id: str, topic: str, *, timeout: float = 10.0
 ) -> list[PartitionProgress]:
     """Committed offset, high watermark and first pending record of each partition."""
+    __tracebackhide__ = True
     committed = committed_offsets(bootstrap_servers, group_id, topic)
     return _progress(bootstrap_servers, topic, committed, timeout)
 
@@ -349,6 +355,7 @@ def group_progress(
 def _progress(
     bootstrap_servers: str, topic: str, committed: Mapping[int, int], timeout: float
 ) -> list[PartitionProgress]:
+    __tracebackhide__ = True
     deadline = time.monotonic() + timeout
     consumer = _reader(bootstrap_servers)
     try:

@@ -28,6 +28,7 @@ def index_by_id(
 
 def wanted_ids(items: Iterable[Any], id_of: IdOf, what: str) -> dict[str, Any]:
     """``{id: item}`` for the events a test expects; an item without an id is a usage error."""
+    __tracebackhide__ = True
     wanted: dict[str, Any] = {}
     for index, item in enumerate(items):
         ident = id_or_none(id_of, item)
@@ -65,6 +66,7 @@ def assert_delivered(
     else arrived either. The failure lists missing ids (with near misses), duplicated
     ids with their offsets and unexpected records.
     """
+    __tracebackhide__ = True
     records = list(records)
     wanted = wanted_ids(expected, id_of, "expected")
     seen, no_id = index_by_id(records, id_of)

@@ -54,6 +54,7 @@ def assert_routed_to_dlq(
     ``processed`` (ids, dicts or records) must hold none of the poison events. With
     ``max_retries``, each poison entry's retry count must equal it.
     """
+    __tracebackhide__ = True
     dlq = list(dlq_records)
     poisoned = wanted_ids(poison, id_of, "poison")
     in_dlq, no_id = index_by_id(dlq, id_of)

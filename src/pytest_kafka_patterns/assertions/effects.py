@@ -24,6 +24,7 @@ def assert_exactly_once_effect(
     mapped to an event id with ``effect_id_of`` (default: ids as they are, ``id_of`` for
     dicts and records). Without ``allow_extra``, effects of no listed event fail too.
     """
+    __tracebackhide__ = True
     effects = list(effects)
     wanted = wanted_ids(events, id_of, "events")
 

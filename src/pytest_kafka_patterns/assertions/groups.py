@@ -15,6 +15,7 @@ def assert_group_caught_up(
     ListOffsets). Fails on partitions behind (showing the first uncommitted record) and
     on offsets committed past the end.
     """
+    __tracebackhide__ = True
     progress = reading.group_progress(bootstrap_servers, group_id, topic, timeout=timeout)
     behind = [p for p in progress if p.lag > 0]
     ahead = [p for p in progress if p.lag < 0]

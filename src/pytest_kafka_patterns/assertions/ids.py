@@ -65,21 +65,18 @@ def order_id_of(item: Any) -> str | None:
 NO_ID_ERRORS = (KeyError, IndexError, TypeError, AttributeError, ValueError)
 
 
-class CallbackFailed(AssertionError):
-    """A user's callback (``id_of``, ``key_of``, ``seq_of``, ``effect_id_of``) raised."""
-
-
 def callback_name(fn: Any) -> str:
     return str(getattr(fn, "__name__", None) or repr(fn))
 
 
-def callback_failed(role: str, fn: Any, item: Any, exc: BaseException) -> CallbackFailed:
-    """``CallbackFailed`` naming the callback, the item (``topic[p]@offset`` for a record)
-    and the exception."""
+def callback_failed(role: str, fn: Any, item: Any, exc: BaseException) -> AssertionError:
+    """The ``AssertionError`` for a user's callback (``id_of``, ``key_of``, ``seq_of``,
+    ``effect_id_of``) that raised: it names the callback, the item (``topic[p]@offset``
+    for a record) and the exception (also chained as its cause)."""
     from . import formatting
 
     place = formatting.where(item) or formatting.show(formatting.item_value(item))
-    return CallbackFailed(
+    return AssertionError(
         formatting.printable(
             f"{role}={callback_name(fn)} raised {type(exc).__name__}: {exc} on {place}"
         )
@@ -87,7 +84,7 @@ def callback_failed(role: str, fn: Any, item: Any, exc: BaseException) -> Callba
 
 
 def call(role: str, fn: Callable[[Any], Any], item: Any, arg: Any = None) -> Any:
-    """``fn(arg if given else item)``; an exception becomes :class:`CallbackFailed`."""
+    """``fn(arg if given else item)``; an exception becomes an ``AssertionError``."""
     __tracebackhide__ = True
     try:
         return fn(item if arg is None else arg)

@@ -62,6 +62,7 @@ def violations(
 
     ``headers`` are ``(key, value)`` pairs as Kafka gives them (a mapping also works); a
     required header counts by its last value, and a null one is reported as such."""
+    __tracebackhide__ = True
     found: list[Violation] = []
     key = _text(key)
     if contract.key_required and key is None:
@@ -110,6 +111,7 @@ def check_messages(contract: Contract, records: Iterable[Any]) -> None:
     ``records`` are :class:`~pytest_kafka_patterns.Record` objects (or look-alikes with
     ``key``, ``value``, ``headers``), or bare event dicts (no key or header check then).
     """
+    __tracebackhide__ = True
     records = list(records)
     bad: list[str] = []
     for item in records:

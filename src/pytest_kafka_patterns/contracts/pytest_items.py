@@ -142,6 +142,7 @@ def make_verify(request: pytest.FixtureRequest) -> Verify:
         seed: int | None = None,
         check: bool = True,
     ) -> list[ScenarioResult]:
+        __tracebackhide__ = True
         if contract is None:
             marker = request.node.get_closest_marker(MARKER)
             if marker is None or not marker.args:
