@@ -110,6 +110,66 @@ def test_headers_keep_order_repeats_and_nulls(
     assert record.header("t", b"default") is None  # present, and null
 
 
+@pytest.fixture
+def transactional(kafka_bootstrap_servers: str, kafka_topic: str) -> Iterator[KafkaProducer]:
+    producer = KafkaProducer(bootstrap_servers=kafka_bootstrap_servers,
+                             transactional_id=f"tx-{kafka_topic}")
+    producer.init_transactions()
+    yield producer
+    producer.close()
+
+
+def send_in_transaction(producer: KafkaProducer, topic: str, *values: bytes,
+                        end: str | None = "commit") -> None:
+    producer.begin_transaction()
+    for value in values:
+        producer.send(topic, value, partition=0)
+    producer.flush()
+    if end == "commit":
+        producer.commit_transaction()
+    elif end == "abort":
+        producer.abort_transaction()
+
+
+@pytest.mark.kafka_requires("transactions")
+def test_reads_committed_by_default_on_every_broker(
+    kafka_topic: str, transactional: KafkaProducer, kafka_producer: KafkaProducer,
+    kafka_read: Read,
+) -> None:
+    """Issue 10 (2): aborted records are computed away from the log's markers (Tansu keeps
+    them visible to read_committed consumers); markers are never records."""
+    send_in_transaction(transactional, kafka_topic, b'"c1"', b'"c2"')  # 0-1, COMMIT at 2
+    send_in_transaction(transactional, kafka_topic, b'"a1"', end="abort")  # 3, ABORT at 4
+    kafka_producer.send(kafka_topic, value="plain", partition=0).get(10)  # 5
+    committed = kafka_read(kafka_topic)
+    assert [(r.offset, r.value) for r in committed] == [(0, "c1"), (1, "c2"), (5, "plain")]
+    everything = kafka_read(kafka_topic, isolation_level="read_uncommitted")
+    assert [(r.offset, r.value) for r in everything] == [
+        (0, "c1"), (1, "c2"), (3, "a1"), (5, "plain")]
+    started = time.monotonic()  # aborted records do not count towards min_records
+    assert len(kafka_read(kafka_topic, min_records=4, timeout=0.5)) == 3
+    assert time.monotonic() - started >= 0.45
+
+    send_in_transaction(transactional, kafka_topic, b'"open"', end=None)  # 6, still open
+    kafka_producer.send(kafka_topic, value="after", partition=0).get(10)  # 7
+    assert [r.value for r in kafka_read(kafka_topic)] == ["c1", "c2", "plain"]  # stable only
+    transactional.commit_transaction()  # COMMIT at 8
+    assert [r.value for r in kafka_read(kafka_topic)] == ["c1", "c2", "plain", "open", "after"]
+    with pytest.raises(ValueError, match="isolation_level must be one of"):
+        kafka_read(kafka_topic, isolation_level="read_committed ")
+
+
+@pytest.mark.kafka_requires("transactions")
+def test_expect_no_more_ignores_aborted_records(
+    kafka_topic: str, transactional: KafkaProducer, kafka_bootstrap_servers: str,
+) -> None:
+    later(0.1, lambda: send_in_transaction(transactional, kafka_topic, b'"x"', end="abort"))
+    expect_no_more(kafka_bootstrap_servers, kafka_topic, after={0: 0}, within=0.8)
+    with pytest.raises(AssertionError, match=r"1 new record\(s\)"):
+        expect_no_more(kafka_bootstrap_servers, kafka_topic, after={0: 0}, within=0.5,
+                       isolation_level="read_uncommitted")
+
+
 def test_waits_for_min_records_then_returns(
     kafka_topic: str, kafka_producer: KafkaProducer, kafka_read: Read
 ) -> None:
