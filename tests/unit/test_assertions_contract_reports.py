@@ -83,3 +83,11 @@ def test_a_passing_scenario_with_notes_warns() -> None:
     noted.notes.append("took 62.7 s")
     with pytest.warns(ContractScenarioWarning, match=r"'skips' passed in 62.7 s, but: took"):
         warn_on_notes([noted, result("crash", 6.5)])
+
+
+def test_reports_escape_control_codes_from_log_tails() -> None:
+    noisy = ScenarioResult("c", "crash", 1, ["  1.00s  log tail:\n\x1b[31mboom\x1b[0m"], 2.0,
+                           error="summary=\x00")
+    report = noisy.report()
+    assert "\x1b" not in report and "\x00" not in report
+    assert "log tail:\n\\x1b[31mboom\\x1b[0m" in report

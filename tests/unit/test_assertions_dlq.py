@@ -108,3 +108,12 @@ def test_control_bytes_are_escaped_in_messages() -> None:
     assert not [c for c in message if (ord(c) < 32 and c != "\n") or 0x7F <= ord(c) < 0xA0]
     assert "id-\\x1b[2J\\x00\\nnext" in message
     assert "error: line 1\\nline 2\\x1b[0m\\x9b" in message
+
+
+def test_summary_fields_with_newlines_stay_on_one_line() -> None:
+    bad = {"event_type": "order.created\n- fake line", "event_id": "e9",
+           "data": {"order_id": "o\x1b[2J"}}
+    with pytest.raises(AssertionError) as info:
+        assert_routed_to_dlq(dlq(bad, headers=[("error", b"x")]), [ev(1)])
+    assert "e9  order.created\\n- fake line order_id=o\\x1b[2J  at orders.dlq[0]@0" in str(
+        info.value)

@@ -104,7 +104,7 @@ def summary(event: Any) -> str:
         for name in ("order_id", "user_id", "status")
         if name in source and not isinstance(source[name], Mapping | list)
     ]
-    return " ".join(parts) if parts else show(value)
+    return printable(" ".join(parts), newlines=False) if parts else show(value)
 
 
 def item_value(item: Any) -> Any:

@@ -40,6 +40,7 @@ from ..assertions import (
     assert_ordered_by_key,
     assert_routed_to_dlq,
 )
+from ..assertions.formatting import printable
 from ..clients import new_producer
 from ..reading import Record, committed_offsets, high_watermarks, read_topic
 from .harness import ConsumerProcess, Harness, HarnessEnv, wait_until
@@ -103,7 +104,7 @@ class ScenarioResult:
         ]
         if self.error:
             lines += ["assertion:", self.error]
-        return "\n".join(lines)
+        return printable("\n".join(lines))  # log tails may hold terminal control codes
 
     def check(self) -> None:
         """Raise ``AssertionError`` with :meth:`report` if the scenario failed."""
