@@ -214,8 +214,9 @@ def _track_transactions(consumer: KafkaConsumer) -> Transactions:
     log = Transactions()
     fetcher = getattr(consumer, "_fetcher", None)
     base = getattr(fetcher, "PartitionRecords", None)
-    if base is None or "records" not in inspect.signature(base.__init__).parameters:
-        return log  # pragma: no cover - kafka-python < 2.1
+    expected = ["self", "fetch_offset", "tp", "records"]
+    if base is None or list(inspect.signature(base.__init__).parameters)[:4] != expected:
+        return log  # pragma: no cover - a kafka-python that parses Fetch answers otherwise
 
     class Tracking(base):  # type: ignore[misc,valid-type]
         def __init__(self, fetch_offset: int, tp: TopicPartition, records: Any,
