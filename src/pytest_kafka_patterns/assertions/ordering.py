@@ -8,7 +8,14 @@ from typing import Any
 
 from . import formatting
 from .delivery import wanted_ids
-from .ids import IdOf, call, callback_name, event_id_of, id_or_none, is_record
+from .ids import (
+    IdOf,
+    call,
+    callback_name,
+    event_id_of,
+    id_or_none,
+    is_record,
+)
 
 
 def record_key(record: Any) -> Any:
@@ -113,7 +120,13 @@ def assert_ordered_by_key(
     for record in records:
         key = call("key_of", key_of, record)
         if key is not None:
-            by_key[key].append(record)
+            try:
+                by_key[key].append(record)
+            except TypeError as exc:  # an unhashable key, e.g. a list
+                raise AssertionError(formatting.printable(
+                    f"key_of={callback_name(key_of)} returned an unhashable key "
+                    f"{formatting.clip(repr(key))} ({exc}) for {formatting.where(record)}"
+                )) from exc
 
     rank: dict[str, int] = {}
     ids: dict[int, str | None] = {}
