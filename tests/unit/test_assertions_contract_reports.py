@@ -91,3 +91,23 @@ def test_reports_escape_control_codes_from_log_tails() -> None:
     report = noisy.report()
     assert "\x1b" not in report and "\x00" not in report
     assert "log tail:\n\\x1b[31mboom\\x1b[0m" in report
+
+
+def test_a_wait_that_ran_out_is_noted_on_a_passing_scenario(tmp_path: Path) -> None:
+    """A consumer that never finishes its work (say, never commits what it skips) lets the
+    wait run to the contract's timeout; the guarantee may hold, the report says so."""
+    from pytest_kafka_patterns.contracts.harness import HarnessEnv
+
+    @scenarios.register_scenario("ran-out", applies=lambda contract: False)
+    def ran_out(ctx: ScenarioContext) -> None:
+        ctx.timeline.add(f"consumer #1 {scenarios.WAIT_RAN_OUT} 30 s")
+
+    try:
+        env = HarnessEnv("127.0.0.1:1", "redis://127.0.0.1:1", lambda name, n: name, tmp_path)
+        contract = load_contract(EXAMPLES / "analytics_service.contract.json")
+        result = scenarios.run_scenario(contract, "ran-out", env, seed=1)
+    finally:
+        scenarios.SCENARIOS.pop("ran-out")
+    assert result.passed
+    assert result.notes == ["consumer #1 did not finish the work in 30 s"]
+    assert "\nnote: consumer #1 did not finish the work in 30 s\n" in result.report()
