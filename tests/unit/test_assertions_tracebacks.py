@@ -67,6 +67,7 @@ def test_expect_no_more(kafka_expect_no_more):
 
 
 def test_failure_output_is_the_users_line_and_our_message(pytester: pytest.Pytester) -> None:
+    pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
     pytester.makepyfile(test_user=USER_TESTS)
     result = pytester.runpytest_inprocess("-p", "no:cacheprovider", "-p", "no:randomly")
     result.assert_outcomes(failed=7)
