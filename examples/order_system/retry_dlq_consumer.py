@@ -55,11 +55,13 @@ RETRY_FIELDS = ("_retry_count", "_last_error")
 
 
 def header(record: Any, name: str) -> str | None:
-    """A record header as text, or ``None``."""
+    """The last header ``name`` of a record as text (Kafka keeps repeated headers in
+    order; each retry appends one), or ``None`` when it is absent or null."""
+    found: bytes | None = None
     for key, value in record.headers or ():
         if key == name:
-            return bytes(value).decode("utf-8", "replace")
-    return None
+            found = value
+    return None if found is None else bytes(found).decode("utf-8", "replace")
 
 
 class RetryingConsumer:

@@ -82,8 +82,8 @@ def test_poison_goes_to_the_dlq_after_its_retries_and_a_transient_failure_recove
         original = next(e for e in poison if e["event_id"] == entry.value["event_id"])
         assert entry.key == original["data"]["user_id"]  # the key survives, unlike the guide's
         assert "KeyError: 'total'" in entry.value["_traceback"]
-        assert entry.headers["retry_count"] == str(MAX_RETRIES).encode()
-        assert entry.headers["original_topic"] == topics["topic"].encode()
+        assert entry.header("retry_count") == str(MAX_RETRIES).encode()
+        assert entry.header("original_topic") == topics["topic"].encode()
     retries = kafka_read(topics["retry_topic"], min_records=len(poison) * MAX_RETRIES + 2)
     assert len(retries) == len(poison) * MAX_RETRIES + 2
     for tries in handler.attempts.values():  # each retry waited for its not_before

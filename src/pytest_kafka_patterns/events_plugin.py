@@ -26,7 +26,7 @@ import pytest
 from . import parts
 from .config import OPTIONS_BY_DEST
 from .fixtures import settings_of
-from .reading import Record, expect_no_more, read_topic
+from .reading import IsolationLevel, Record, expect_no_more, read_topic
 
 DEST = "kafka_patterns_seed"
 OPTION = OPTIONS_BY_DEST[DEST].flag
@@ -108,23 +108,29 @@ def kafka_patterns_seed(request: pytest.FixtureRequest) -> int:
 
 @pytest.fixture
 def kafka_read(kafka_bootstrap_servers: str) -> Callable[..., list[Record]]:
-    """``kafka_read(topic, *, min_records=0, timeout=10.0) -> list[Record]`` on the
-    session broker: every record of the topic, by partition then offset."""
+    """``kafka_read(topic, *, min_records=0, timeout=10.0, isolation_level="read_committed")
+    -> list[Record]`` on the session broker: every record of the topic, by partition then
+    offset, as a ``read_committed`` consumer sees them (no aborted records) unless
+    ``isolation_level="read_uncommitted"``."""
     return partial(read_topic, kafka_bootstrap_servers)
 
 
 @pytest.fixture
 def kafka_expect_no_more(kafka_bootstrap_servers: str) -> Callable[..., None]:
-    """``kafka_expect_no_more(topic, *, after=None, within=1.0)``: fail if a record
-    lands on the topic (beyond ``after``) within ``within`` seconds."""
+    """``kafka_expect_no_more(topic, *, after=None, within=1.0,
+    isolation_level="read_committed")``: fail if a record lands on the topic (beyond
+    ``after``) within ``within`` seconds (records of aborted transactions do not count)."""
 
     def check(
         topic: str,
         *,
         after: Sequence[Record] | dict[int, int] | None = None,
         within: float = 1.0,
+        isolation_level: IsolationLevel = "read_committed",
     ) -> None:
-        expect_no_more(kafka_bootstrap_servers, topic, after=after, within=within)
+        __tracebackhide__ = True
+        expect_no_more(kafka_bootstrap_servers, topic, after=after, within=within,
+                       isolation_level=isolation_level)
 
     return check
 

@@ -8,12 +8,15 @@ some Kafka-protocol brokers (Tansu 0.6) answer it with a wrong offset.
 
 from __future__ import annotations
 
+import bisect
 import gc
+import inspect
 import time
+from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal, TypeVar
 
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 
@@ -32,10 +35,40 @@ CHECK_CRCS = False
 #: How long one ``poll`` may block before the loop re-checks watermarks and deadlines.
 POLL_MS = 50
 
+IsolationLevel = Literal["read_committed", "read_uncommitted"]
+ISOLATION_LEVELS = ("read_committed", "read_uncommitted")
+
+
+#: One record header as Kafka clients give it: ``(key, value)``, the value ``None`` when null.
+Header = tuple[str, bytes | None]
+#: What :func:`last_header` accepts: a record (or look-alike with ``headers``), a list of
+#: ``(key, value)`` pairs, or a mapping (records built by hand in older tests).
+HeaderSource = Any
+_D = TypeVar("_D")
+
+
+def last_header(source: HeaderSource, name: str, default: _D | None = None) -> bytes | _D | None:
+    """The value of the last header called ``name`` (Kafka keeps repeats, in order), which
+    may be ``None`` (a null header); ``default`` when there is no such header.
+
+    ``source`` is a :class:`Record` or anything with ``headers`` (e.g. kafka-python's
+    ``ConsumerRecord``), a list of ``(key, value)`` pairs, or a mapping.
+    """
+    headers = getattr(source, "headers", source)
+    if not headers:
+        return default
+    if isinstance(headers, Mapping):
+        return headers.get(name, default)  # type: ignore[no-any-return]
+    found: Any = default
+    for key, value in headers:
+        if key == name:
+            found = value
+    return found  # type: ignore[no-any-return]
+
 
 @dataclass(frozen=True)
 class Record:
-    """One record as a test sees it: decoded key and value, headers as a dict."""
+    """One record as a test sees it: decoded key and value, headers as Kafka gives them."""
 
     topic: str
     partition: int
@@ -44,9 +77,15 @@ class Record:
     """UTF-8-decoded key, the raw bytes when they are not UTF-8, or ``None``."""
     value: Any
     """JSON-decoded value, the raw bytes when they are not JSON, or ``None`` (tombstone)."""
-    headers: dict[str, bytes] = field(default_factory=dict)
+    headers: list[Header] = field(default_factory=list)
+    """``(key, value)`` pairs in produce order: repeated keys kept, a null value is ``None``.
+    :meth:`header` gives the last value of one."""
     timestamp: int = -1
     """Record timestamp in milliseconds since the epoch (-1 when the broker has none)."""
+
+    def header(self, name: str, default: _D | None = None) -> bytes | _D | None:
+        """The last value of header ``name`` (``None`` when null), else ``default``."""
+        return last_header(self.headers, name, default)
 
     @property
     def where(self) -> str:
@@ -72,9 +111,129 @@ def _record(raw: Any, _new: Any = object.__new__) -> Record:
     fields["offset"] = raw.offset
     fields["key"] = decode_key(raw.key)
     fields["value"] = decode_value(raw.value)
-    fields["headers"] = {name: value or b"" for name, value in raw.headers} if raw.headers else {}
+    fields["headers"] = list(raw.headers) if raw.headers else []
     fields["timestamp"] = raw.timestamp if raw.timestamp is not None else -1
     return record
+
+
+class Transactions:
+    """What the log says about transactions, per partition, computed by the client.
+
+    Some brokers (Tansu 0.6) neither hide aborted records from ``read_committed``
+    consumers nor list aborted transactions in Fetch responses, so this reads it from
+    the log itself, as KIP-98 defines it: a transactional batch of producer ``P`` belongs
+    to the transaction that P's next control record (marker) ends; an ABORT marker
+    aborts it, a COMMIT marker commits it, and while there is none the transaction is
+    open, so a ``read_committed`` reader stops at its first offset (the last stable
+    offset). Markers occupy offsets but are never records. Apache Kafka's log holds the
+    same batches and markers, so the answer is the same on every broker.
+    """
+
+    def __init__(self) -> None:
+        #: partition -> {base offset: (last offset, producer id)} of transactional batches
+        self.batches: dict[int, dict[int, tuple[int, int]]] = defaultdict(dict)
+        #: partition -> {offset: (producer id, aborted)} of control records
+        self.markers: dict[int, dict[int, tuple[int, bool]]] = defaultdict(dict)
+
+    def scan(self, partition: int, records: Any) -> None:
+        """Note the transactional batches and markers of one Fetch answer (batch headers
+        only: cheap, and nothing when the log holds no transactions)."""
+        try:
+            copy = type(records)(records._buffer)
+        except (AttributeError, TypeError):  # pragma: no cover - another client version
+            return
+        batches = self.batches[partition]
+        markers = self.markers[partition]
+        while True:
+            batch = copy.next_batch()
+            if batch is None:
+                return
+            if getattr(batch, "magic", 0) < 2 or not batch.is_transactional:
+                continue
+            if batch.is_control_batch:
+                control = next(batch, None)
+                if control is not None:
+                    markers[batch.base_offset] = (batch.producer_id, bool(control.abort))
+            else:
+                batches[batch.base_offset] = (batch.last_offset, batch.producer_id)
+
+    @property
+    def any(self) -> bool:
+        """True once a transactional batch was seen (else nothing is ever hidden)."""
+        return any(self.batches.values())
+
+    def hidden(self, partition: int) -> tuple[list[tuple[int, int]], int | None]:
+        """Offset ranges (inclusive) of aborted batches, and the first offset of the
+        first open transaction (``None``: none open) on ``partition``."""
+        batches = self.batches.get(partition)
+        if not batches:
+            return [], None
+        ends: dict[int, list[tuple[int, bool]]] = defaultdict(list)
+        for offset, (producer, aborted) in sorted(self.markers.get(partition, {}).items()):
+            ends[producer].append((offset, aborted))
+        aborted_ranges: list[tuple[int, int]] = []
+        open_from: int | None = None
+        for base, (last, producer) in sorted(batches.items()):
+            marks = ends.get(producer, [])
+            index = bisect.bisect_left(marks, (last + 1, False))
+            if index == len(marks):
+                open_from = base if open_from is None else min(open_from, base)
+            elif marks[index][1]:
+                aborted_ranges.append((base, last))
+        return aborted_ranges, open_from
+
+    def markers_in(self, partition: int, start: int, end: int) -> int:
+        """How many offsets in ``[start, end)`` are transaction markers."""
+        return sum(1 for offset in self.markers.get(partition, {}) if start <= offset < end)
+
+    def committed_only(self, partition: int, records: list[Record]) -> list[Record]:
+        """``records`` (of ``partition``, by offset) as ``read_committed`` sees them."""
+        aborted, open_from = self.hidden(partition)
+        if not aborted and open_from is None:
+            return records
+        starts = [start for start, _ in aborted]
+        visible = []
+        for record in records:
+            offset = record.offset
+            if open_from is not None and offset >= open_from:
+                break
+            index = bisect.bisect_right(starts, offset) - 1
+            if index >= 0 and offset <= aborted[index][1]:
+                continue
+            visible.append(record)
+        return visible
+
+
+def _track_transactions(consumer: KafkaConsumer) -> Transactions:
+    """Have ``consumer`` note transactional batches and markers of every Fetch answer.
+
+    kafka-python parses each answer in ``Fetcher.PartitionRecords``; the consumer's
+    fetcher gets a subclass that scans the batch headers first. With a client that does
+    not build it that way, the log's transactions stay unknown (nothing is hidden).
+    """
+    log = Transactions()
+    fetcher = getattr(consumer, "_fetcher", None)
+    base = getattr(fetcher, "PartitionRecords", None)
+    expected = ["self", "fetch_offset", "tp", "records"]
+    if base is None or list(inspect.signature(base.__init__).parameters)[:4] != expected:
+        return log  # pragma: no cover - a kafka-python that parses Fetch answers otherwise
+
+    class Tracking(base):  # type: ignore[misc,valid-type]
+        def __init__(self, fetch_offset: int, tp: TopicPartition, records: Any,
+                     *args: Any, **kwargs: Any) -> None:
+            log.scan(tp.partition, records)
+            super().__init__(fetch_offset, tp, records, *args, **kwargs)
+
+    fetcher.PartitionRecords = Tracking  # type: ignore[union-attr]
+    return log
+
+
+def _check_isolation(isolation_level: str) -> None:
+    if isolation_level not in ISOLATION_LEVELS:
+        raise ValueError(
+            f"isolation_level must be one of {', '.join(ISOLATION_LEVELS)}, "
+            f"not {isolation_level!r}"
+        )
 
 
 def _reader(bootstrap_servers: str, group_id: str | None = None) -> KafkaConsumer:
@@ -131,7 +290,12 @@ def _at_end(consumer: KafkaConsumer, tps: Iterable[TopicPartition]) -> bool:
 
 
 def read_topic(
-    bootstrap_servers: str, topic: str, *, min_records: int = 0, timeout: float = 10.0
+    bootstrap_servers: str,
+    topic: str,
+    *,
+    min_records: int = 0,
+    timeout: float = 10.0,
+    isolation_level: IsolationLevel = "read_committed",
 ) -> list[Record]:
     """Every record of ``topic``, ordered by partition then offset.
 
@@ -141,9 +305,20 @@ def read_topic(
     ``timeout`` seconds pass, with what arrived (the assertions then report the shortfall).
     A topic that does not exist reads as empty (after waiting up to ``timeout`` for it to
     appear when ``min_records`` > 0).
+
+    Reads what a ``read_committed`` consumer (every downstream service) sees: records of
+    aborted transactions are left out, and so is everything from the first offset of a
+    transaction still open. This is computed from the log (see :class:`Transactions`),
+    so it holds on brokers that do not hide aborted records themselves (Tansu).
+    ``isolation_level="read_uncommitted"`` returns every record. Transaction markers
+    are never records (they only occupy offsets).
     """
+    __tracebackhide__ = True
+    _check_isolation(isolation_level)
+    committed = isolation_level == "read_committed"
     deadline = time.monotonic() + timeout
     consumer = _reader(bootstrap_servers)
+    log = _track_transactions(consumer) if committed else None
     try:
         partitions = _partitions(consumer, topic, deadline, wait=min_records > 0)
         by_partition: dict[int, list[Record]] = {partition: [] for partition in partitions}
@@ -160,8 +335,17 @@ def read_topic(
                     by_partition[tp.partition].extend(map(_record, raws))
                     count += len(raws)
                 if count >= min_records and _at_end(consumer, tps):
-                    break
+                    if log is None or not log.any:
+                        break
+                    readable = {p: log.committed_only(p, rs) for p, rs in by_partition.items()}
+                    if sum(map(len, readable.values())) >= min_records:
+                        by_partition = readable
+                        break
                 if time.monotonic() >= deadline:
+                    if log is not None and log.any:
+                        by_partition = {
+                            p: log.committed_only(p, rs) for p, rs in by_partition.items()
+                        }
                     break
     finally:
         consumer.close()
@@ -184,6 +368,7 @@ def _fetch_high_watermarks(
     consumer: KafkaConsumer, tps: Sequence[TopicPartition], deadline: float
 ) -> dict[int, int]:
     """Poll until each assigned partition has answered a Fetch; its high watermarks."""
+    __tracebackhide__ = True
     while True:
         known = {tp.partition: consumer.highwater(tp) for tp in tps}
         if all(mark is not None for mark in known.values()):
@@ -202,6 +387,7 @@ def expect_no_more(
     *,
     after: Sequence[Record] | Mapping[int, int] | None = None,
     within: float = 1.0,
+    isolation_level: IsolationLevel = "read_committed",
 ) -> None:
     """Fail if a record lands on ``topic`` beyond ``after`` within ``within`` seconds.
 
@@ -209,9 +395,14 @@ def expect_no_more(
     (partitions without any are taken as empty) or ``{partition: next offset}``.
     Without it, the baseline is each partition's high watermark right now. The check
     long-polls Fetch from the baseline, so it fails as soon as a record arrives and
-    otherwise returns after ``within`` seconds.
+    otherwise returns after ``within`` seconds. As with :func:`read_topic`, records of
+    aborted (or still open) transactions do not count unless
+    ``isolation_level="read_uncommitted"``.
     """
+    __tracebackhide__ = True
+    _check_isolation(isolation_level)
     consumer = _reader(bootstrap_servers)
+    log = _track_transactions(consumer) if isolation_level == "read_committed" else None
     try:
         partitions = _partitions(consumer, topic, time.monotonic(), wait=False)
         if not partitions:
@@ -227,10 +418,16 @@ def expect_no_more(
         for tp in tps:
             consumer.seek(tp, baseline[tp.partition])
         deadline = time.monotonic() + within
+        landed: dict[int, list[Record]] = defaultdict(list)
         arrived: list[Record] = []
         while not arrived and time.monotonic() < deadline:
-            for raws in consumer.poll(timeout_ms=_poll_ms(deadline)).values():
-                arrived.extend(map(_record, raws))
+            for tp, raws in consumer.poll(timeout_ms=_poll_ms(deadline)).items():
+                landed[tp.partition].extend(map(_record, raws))
+            if log is None or not log.any:
+                arrived = [record for records in landed.values() for record in records]
+            else:
+                arrived = [record for partition, records in landed.items()
+                           for record in log.committed_only(partition, records)]
     finally:
         consumer.close()
     if arrived:
@@ -256,12 +453,30 @@ class PartitionProgress:
     high_watermark: int
     """The partition's end, from a Fetch response."""
     pending: Record | None = None
-    """The first record at or after ``committed``, when there is one."""
+    """The first readable record at or after ``committed``, when there is one."""
+    uncommitted: int | None = None
+    """Readable records (as ``read_committed`` sees them) at or after ``committed``;
+    ``None`` when not counted (then every offset up to the end counts)."""
+    markers: int = 0
+    """Offsets from ``committed`` to the end that are transaction markers (not records)."""
+    hidden: int = 0
+    """Records from ``committed`` to the end that no ``read_committed`` consumer reads
+    (aborted, or in a transaction still open)."""
+
+    @property
+    def offsets_behind(self) -> int:
+        """Offsets between the committed offset and the end (negative: committed past it)."""
+        return self.high_watermark - (self.committed or 0)
 
     @property
     def lag(self) -> int:
-        """Records the group has not committed yet (negative: committed past the end)."""
-        return self.high_watermark - (self.committed or 0)
+        """Readable records the group has not committed yet (negative: committed past the
+        end). Transaction markers and aborted records occupy offsets but are not records:
+        a group that committed every readable record has no lag."""
+        behind = self.offsets_behind
+        if behind < 0 or self.uncommitted is None:
+            return behind
+        return self.uncommitted
 
 
 def committed_offsets(
@@ -272,6 +487,7 @@ def committed_offsets(
     Uses the admin OffsetFetch API (``list_group_offsets`` in kafka-python 3,
     ``list_consumer_group_offsets`` in 2.x); no consumer joins the group.
     """
+    __tracebackhide__ = True
     own = admin is None
     client = KafkaAdminClient(bootstrap_servers=bootstrap_servers) if own else admin
     try:
@@ -302,49 +518,77 @@ def _topic_partitions(bootstrap_servers: str, topic: str) -> list[TopicPartition
 
 def high_watermarks(bootstrap_servers: str, topic: str, *, timeout: float = 10.0) -> dict[int, int]:
     """Each partition's high watermark (end offset), as Fetch responses report it."""
-    return {p.partition: p.high_watermark for p in _progress(bootstrap_servers, topic, {}, timeout)}
+    __tracebackhide__ = True
+    return {
+        p.partition: p.high_watermark
+        for p in _progress(bootstrap_servers, topic, {}, timeout, scan=False)
+    }
 
 
 def group_progress(
     bootstrap_servers: str, group_id: str, topic: str, *, timeout: float = 10.0
 ) -> list[PartitionProgress]:
-    """Committed offset, high watermark and first pending record of each partition."""
+    """Committed offset, high watermark, and what lies between, for each partition: the
+    readable records not committed yet (the first one, and how many), and how many
+    offsets are transaction markers or hidden (aborted, or in an open transaction)."""
+    __tracebackhide__ = True
     committed = committed_offsets(bootstrap_servers, group_id, topic)
     return _progress(bootstrap_servers, topic, committed, timeout)
 
 
 def _progress(
-    bootstrap_servers: str, topic: str, committed: Mapping[int, int], timeout: float
+    bootstrap_servers: str,
+    topic: str,
+    committed: Mapping[int, int],
+    timeout: float,
+    *,
+    scan: bool = True,
 ) -> list[PartitionProgress]:
+    """Each partition's progress; with ``scan``, reads from the committed offset to the
+    high watermark to tell readable records from markers and hidden records; without,
+    one Fetch answer per partition (the high watermark and the first record)."""
+    __tracebackhide__ = True
     deadline = time.monotonic() + timeout
     consumer = _reader(bootstrap_servers)
+    log = _track_transactions(consumer)
     try:
         partitions = _partitions(consumer, topic, deadline, wait=False)
         if not partitions:
             raise ValueError(f"topic {topic!r} does not exist on {bootstrap_servers}")
         tps = [TopicPartition(topic, partition) for partition in partitions]
         consumer.assign(tps)
-        first: dict[int, Record] = {}
+        read: dict[int, list[Record]] = {partition: [] for partition in partitions}
         for tp in tps:
             consumer.seek(tp, committed.get(tp.partition, 0))
         while True:
             for tp, raws in consumer.poll(timeout_ms=_poll_ms(deadline)).items():
-                if raws and tp.partition not in first:
-                    first[tp.partition] = _record(raws[0])
-                consumer.pause(tp)  # one Fetch answer per partition is all we need
+                if scan:
+                    read[tp.partition].extend(map(_record, raws))
+                elif raws and not read[tp.partition]:
+                    read[tp.partition].append(_record(raws[0]))
+                if not scan:
+                    consumer.pause(tp)  # one Fetch answer per partition is all we need
             marks = {tp.partition: consumer.highwater(tp) for tp in tps}
-            if all(mark is not None for mark in marks.values()):
+            if all(mark is not None for mark in marks.values()) and (
+                not scan or _at_end(consumer, tps)
+            ):
                 break
             if time.monotonic() >= deadline:
                 raise TimeoutError(f"no Fetch response for every partition of {topic!r}")
     finally:
         consumer.close()
-    return [
-        PartitionProgress(
+    progress = []
+    for partition in partitions:
+        end = int(marks[partition] or 0)
+        start = committed.get(partition, 0)
+        readable = log.committed_only(partition, read[partition])
+        progress.append(PartitionProgress(
             partition,
             committed.get(partition),
-            int(marks[partition] or 0),
-            first.get(partition),
-        )
-        for partition in partitions
-    ]
+            end,
+            readable[0] if readable else None,
+            uncommitted=len(readable) if scan else None,
+            markers=log.markers_in(partition, start, end),
+            hidden=len(read[partition]) - len(readable) if scan else 0,
+        ))
+    return progress

@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 import time
 import traceback
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import pytest
@@ -32,6 +32,7 @@ from pytest_kafka_patterns import (
     order_history,
     order_id_of,
 )
+from pytest_kafka_patterns.clients import new_producer
 
 Read = Callable[..., list[Record]]
 MAX_RETRIES = 3
@@ -342,7 +343,7 @@ def test_group_caught_up_passes_then_catches_lag_and_overshoot(
 
     commit(kafka_bootstrap_servers, group, orders, {0: 1, 1: 1})
     message = message_of(lambda: assert_group_caught_up(kafka_bootstrap_servers, group, orders))
-    assert "    - p0: committed 1, high watermark 3 (2 uncommitted)\n" in message
+    assert "    - p0: committed 1, high watermark 3 (2 uncommitted record(s))\n" in message
     assert f"        first uncommitted: {orders}[0]@1 key='user_9' " in message
     assert "caught up: p1, p2" in message
 
@@ -353,6 +354,67 @@ def test_group_caught_up_passes_then_catches_lag_and_overshoot(
     message = message_of(lambda: assert_group_caught_up(kafka_bootstrap_servers, group, orders))
     assert "committed past the end on 1 partition(s)" in message
     assert "- p1: committed 5, high watermark 1" in message
+
+
+@pytest.fixture
+def transactional_producer(kafka_bootstrap_servers: str, orders: str) -> Iterator[KafkaProducer]:
+    producer = new_producer(kafka_bootstrap_servers, transactional_id=f"outbox-{orders}")
+    producer.init_transactions()
+    yield producer
+    producer.close()
+
+
+def in_transaction(producer: KafkaProducer, topic: str, events: Iterable[dict[str, Any]],
+                   *, abort: bool = False, partition: int = 0) -> None:
+    producer.begin_transaction()
+    for event in events:
+        producer.send(topic, key=event["data"]["user_id"], value=event, partition=partition)
+    producer.flush()  # an abort drops unsent records: send them, so the abort has work to do
+    if abort:
+        producer.abort_transaction()
+    else:
+        producer.commit_transaction()
+
+
+@pytest.mark.kafka_requires("transactions")
+def test_an_aborted_outbox_event_is_not_delivered(
+    orders: str, transactional_producer: KafkaProducer, kafka_read: Read
+) -> None:
+    """Issue 10 (2): read_committed consumers never see an aborted transaction's event."""
+    sent, aborted = OrderCreatedEventFactory.build(), OrderCreatedEventFactory.build()
+    in_transaction(transactional_producer, orders, [sent])
+    in_transaction(transactional_producer, orders, [aborted], abort=True)
+    records = kafka_read(orders, min_records=1)
+    assert_delivered(records, [sent], allow_extra=False)
+    message = message_of(lambda: assert_delivered(records, [aborted]))
+    assert message.startswith("assert_delivered: 1 of 1 expected event(s) missing")
+    everything = kafka_read(orders, isolation_level="read_uncommitted")
+    assert_delivered(everything, [sent, aborted])  # the log still holds it
+
+
+@pytest.mark.kafka_requires("transactions")
+def test_group_past_a_committed_transaction_is_caught_up(
+    orders: str, transactional_producer: KafkaProducer, kafka_bootstrap_servers: str
+) -> None:
+    """Issue 10 (3): the commit marker occupies an offset, but it is not a record."""
+    events = OrderCreatedEventFactory.build_batch(3)
+    in_transaction(transactional_producer, orders, events)  # offsets 0-2, marker at 3
+    group = f"billing-{orders}"
+    commit(kafka_bootstrap_servers, group, orders, {0: 3})
+    assert_group_caught_up(kafka_bootstrap_servers, group, orders)
+
+    in_transaction(transactional_producer, orders, OrderCreatedEventFactory.build_batch(1),
+                   abort=True)  # offset 4, marker at 5: nothing a consumer reads
+    assert_group_caught_up(kafka_bootstrap_servers, group, orders)
+
+    commit(kafka_bootstrap_servers, group, orders, {0: 2})
+    message = message_of(lambda: assert_group_caught_up(kafka_bootstrap_servers, group, orders))
+    assert message.startswith(f"assert_group_caught_up: group '{group}' on '{orders}' behind by "
+                              "1 record(s)\n")
+    assert ("- p0: committed 2, high watermark 6 (1 uncommitted record(s); of the 4 offset(s) "
+            "behind, 2 transaction marker(s) and 1 aborted or uncommitted-transaction "
+            "record(s))") in message
+    assert f"first uncommitted: {orders}[0]@2 " in message
 
 
 def test_group_caught_up_with_a_real_consumer_group(

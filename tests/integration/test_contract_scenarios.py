@@ -76,5 +76,7 @@ def test_an_effect_of_an_event_outside_acts_on_fails(env):
     contract = dataclasses.replace(email, acts_on=("order.status_changed",), ordering=False)
     result = run_scenario(contract.with_faults(events=6), "duplicates", env, seed=3)
     with pytest.raises(AssertionError,
-                       match=r"assert_delivered: 12 unexpected record\(s\)"):
+                       match=r"assert_delivered: 12 unexpected record\(s\)") as info:
         result.check()
+    assert ("note: 12 effect(s) of event types outside acts_on (order.status_changed): "
+            "order.created x12") in str(info.value)  # issue 10 (7): say which they were

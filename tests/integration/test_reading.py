@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -72,13 +73,101 @@ def test_every_partition_by_partition_then_offset_decoded(
     assert [(r.partition, r.offset) for r in records] == [
         (0, 0), (0, 1), (1, 0), (1, 1), (2, 0), (2, 1)]
     first = records[0]
-    assert (first.topic, first.key, first.value, first.headers) == (kafka_topic, "k0", {"p": 0}, {})
+    assert (first.topic, first.key, first.value, first.headers) == (kafka_topic, "k0", {"p": 0}, [])
     assert first.timestamp > 1_600_000_000_000
     assert first.where == f"{kafka_topic}[0]@0"
     raw = records[3]
     assert (raw.key, raw.value) == (b"\xff\xfe", b"\x00not json")
-    assert raw.headers == {"error": b"boom", "retry_count": b"3"}
+    assert raw.headers == [("error", b"boom"), ("retry_count", b"3")]
     assert records[5].value is None
+
+
+def send_with_null_header(bootstrap_servers: str, topic: str, headers: list[Any]) -> None:
+    """kafka-python's producer refuses a null header value (other clients allow it)."""
+    from aiokafka import AIOKafkaProducer
+
+    async def send() -> None:
+        producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers)
+        await producer.start()
+        try:
+            await producer.send_and_wait(topic, b'{"n": 0}', partition=0, headers=headers)
+        finally:
+            await producer.stop()
+
+    asyncio.run(send())
+
+
+def test_headers_keep_order_repeats_and_nulls(
+    kafka_topic: str, kafka_bootstrap_servers: str, kafka_read: Read
+) -> None:
+    """Issue 10 (1): a dict kept only the last repeat and turned a null value into b""."""
+    send_with_null_header(kafka_bootstrap_servers, kafka_topic,
+                          [("e", b"1"), ("e", b"2"), ("t", None)])
+    (record,) = kafka_read(kafka_topic, min_records=1)
+    assert record.headers == [("e", b"1"), ("e", b"2"), ("t", None)]
+    assert (record.header("e"), record.header("t"), record.header("x")) == (b"2", None, None)
+    assert record.header("x", b"default") == b"default"
+    assert record.header("t", b"default") is None  # present, and null
+
+
+@pytest.fixture
+def transactional(kafka_bootstrap_servers: str, kafka_topic: str) -> Iterator[KafkaProducer]:
+    producer = KafkaProducer(bootstrap_servers=kafka_bootstrap_servers,
+                             transactional_id=f"tx-{kafka_topic}")
+    producer.init_transactions()
+    yield producer
+    producer.close()
+
+
+def send_in_transaction(producer: KafkaProducer, topic: str, *values: bytes,
+                        end: str | None = "commit") -> None:
+    producer.begin_transaction()
+    for value in values:
+        producer.send(topic, value, partition=0)
+    producer.flush()
+    if end == "commit":
+        producer.commit_transaction()
+    elif end == "abort":
+        producer.abort_transaction()
+
+
+@pytest.mark.kafka_requires("transactions")
+def test_reads_committed_by_default_on_every_broker(
+    kafka_topic: str, transactional: KafkaProducer, kafka_producer: KafkaProducer,
+    kafka_read: Read,
+) -> None:
+    """Issue 10 (2): aborted records are computed away from the log's markers (Tansu keeps
+    them visible to read_committed consumers); markers are never records."""
+    send_in_transaction(transactional, kafka_topic, b'"c1"', b'"c2"')  # 0-1, COMMIT at 2
+    send_in_transaction(transactional, kafka_topic, b'"a1"', end="abort")  # 3, ABORT at 4
+    kafka_producer.send(kafka_topic, value="plain", partition=0).get(10)  # 5
+    committed = kafka_read(kafka_topic)
+    assert [(r.offset, r.value) for r in committed] == [(0, "c1"), (1, "c2"), (5, "plain")]
+    everything = kafka_read(kafka_topic, isolation_level="read_uncommitted")
+    assert [(r.offset, r.value) for r in everything] == [
+        (0, "c1"), (1, "c2"), (3, "a1"), (5, "plain")]
+    started = time.monotonic()  # aborted records do not count towards min_records
+    assert len(kafka_read(kafka_topic, min_records=4, timeout=0.5)) == 3
+    assert time.monotonic() - started >= 0.45
+
+    send_in_transaction(transactional, kafka_topic, b'"open"', end=None)  # 6, still open
+    kafka_producer.send(kafka_topic, value="after", partition=0).get(10)  # 7
+    assert [r.value for r in kafka_read(kafka_topic)] == ["c1", "c2", "plain"]  # stable only
+    transactional.commit_transaction()  # COMMIT at 8
+    assert [r.value for r in kafka_read(kafka_topic)] == ["c1", "c2", "plain", "open", "after"]
+    with pytest.raises(ValueError, match="isolation_level must be one of"):
+        kafka_read(kafka_topic, isolation_level="read_committed ")
+
+
+@pytest.mark.kafka_requires("transactions")
+def test_expect_no_more_ignores_aborted_records(
+    kafka_topic: str, transactional: KafkaProducer, kafka_bootstrap_servers: str,
+) -> None:
+    later(0.1, lambda: send_in_transaction(transactional, kafka_topic, b'"x"', end="abort"))
+    expect_no_more(kafka_bootstrap_servers, kafka_topic, after={0: 0}, within=0.8)
+    with pytest.raises(AssertionError, match=r"1 new record\(s\)"):
+        expect_no_more(kafka_bootstrap_servers, kafka_topic, after={0: 0}, within=0.5,
+                       isolation_level="read_uncommitted")
 
 
 def test_waits_for_min_records_then_returns(

@@ -6,7 +6,13 @@ from typing import Any
 
 import pytest
 
-from pytest_kafka_patterns import Record, assert_ordered_by_key
+from pytest_kafka_patterns import (
+    Record,
+    assert_delivered,
+    assert_exactly_once_effect,
+    assert_ordered_by_key,
+    assert_routed_to_dlq,
+)
 
 
 def ev(n: int, seq: int | None = None) -> dict[str, Any]:
@@ -92,3 +98,62 @@ def test_expected_that_matches_nothing_fails_instead_of_passing_vacuously() -> N
 def test_expected_and_seq_of_are_exclusive() -> None:
     with pytest.raises(ValueError, match="not both"):
         assert_ordered_by_key([], expected=[], seq_of=lambda v: v)
+
+
+def seq(value: Any) -> Any:
+    return value["seq"]
+
+
+def test_tombstones_are_skipped_in_every_mode() -> None:
+    """Issue 10 (4): a tombstone (null value) is a deletion, not an event."""
+    sent = [ev(1, 1), ev(2, 2)]
+    got = [rec(0, 0, "a", sent[0]), rec(0, 1, "a", None), rec(0, 2, "a", sent[1]),
+           rec(1, 0, "a", None)]  # even a tombstone elsewhere is no spread key
+    assert_ordered_by_key(got, seq_of=seq)
+    assert_ordered_by_key(got, expected=sent)
+    assert_ordered_by_key(got)
+
+
+def test_seq_of_returning_none_names_the_record() -> None:
+    got = [rec(0, 0, "a", ev(1, 1)), rec(0, 1, "a", ev(2, None))]
+    with pytest.raises(AssertionError) as info:
+        assert_ordered_by_key(got, seq_of=seq)
+    assert "orders[0]@1 key='a'" in str(info.value)
+    assert "seq_of=seq returned None" in str(info.value)
+
+
+def test_incomparable_seqs_name_both_records() -> None:
+    got = [rec(0, 0, "a", ev(1, 1)), rec(0, 1, "a", ev(2, "2"))]
+    with pytest.raises(AssertionError) as info:
+        assert_ordered_by_key(got, seq_of=seq)
+    message = str(info.value)
+    assert "orders[0]@1 key='a'" in message
+    assert "seq '2' cannot be compared with seq 1 at orders[0]@0: TypeError" in message
+
+
+def boom(item: Any) -> Any:
+    raise RuntimeError("boom")
+
+
+@pytest.mark.parametrize("call", [
+    lambda got: assert_ordered_by_key(got, key_of=boom),
+    lambda got: assert_ordered_by_key(got, key_of=lambda r: [r.key]),
+    lambda got: assert_ordered_by_key(got, expected=[ev(1)], id_of=lambda item: (
+        boom(item) if isinstance(item, Record) else item["event_id"])),
+    lambda got: assert_delivered(got, ["e1"], id_of=lambda item: (
+        boom(item) if isinstance(item, Record) else item)),
+    lambda got: assert_exactly_once_effect(got, ["e1"], effect_id_of=boom),
+    lambda got: assert_routed_to_dlq(got, ["e1"], id_of=lambda item: (
+        boom(item) if isinstance(item, Record) else item)),
+], ids=["key_of", "unhashable key_of", "ordering id_of", "delivery id_of", "effect_id_of",
+        "dlq id_of"])
+def test_a_failing_callback_is_an_assertion_naming_the_record(call: Any) -> None:
+    """Issue 10 (4): never a raw crash from the user's callback."""
+    with pytest.raises(AssertionError) as info:
+        call([rec(0, 3, "a", ev(1, 1))])
+    message = str(info.value)
+    if isinstance(info.value.__cause__, RuntimeError):
+        assert "raised RuntimeError: boom on orders[0]@3" in message
+    else:
+        assert "returned an unhashable key ['a'] (unhashable type: 'list') for orders[0]@3" \
+            in message

@@ -27,7 +27,7 @@ def created(**data):
 
 
 def record(value, key="order_1", offset=0, headers=None):
-    return Record("orders", 0, offset, key, value, headers or {})
+    return Record("orders", 0, offset, key, value, headers or [])
 
 
 def test_a_valid_event_has_no_violations(email):
@@ -69,6 +69,16 @@ def test_required_headers_and_unknown_event_type(email):
     assert found[1] == "headers.trace_id: required header missing"
     assert violations(strict, created(), key="order_1", headers={"trace_id": b"1"}) == []
     assert found[-1].startswith("event_type: no schema in the contract (known: order.created,")
+
+
+def test_required_headers_read_kafka_header_lists(email):
+    """Issue 10 (1): headers are (key, value) pairs, repeats kept; a null one is flagged."""
+    strict = replace(email, required_headers=("trace_id",))
+    repeated = record(created(), headers=[("trace_id", b"1"), ("trace_id", b"2")])
+    check_messages(strict, [repeated])
+    nulled = record(created(), headers=[("trace_id", b"1"), ("trace_id", None)])
+    with pytest.raises(AssertionError, match=r"headers\.trace_id: required header is null"):
+        check_messages(strict, [nulled])
 
 
 def test_check_messages_lists_each_bad_record(email):

@@ -153,3 +153,43 @@ def test_dlq_faults_are_caught(
         return
     with pytest.raises(AssertionError, match="assert_routed_to_dlq: "):
         assert_routed_to_dlq(dlq, poison, processed=good, max_retries=retries)
+
+
+transaction_ops = st.lists(
+    st.tuples(st.integers(0, 2), st.sampled_from(["send", "send", "commit", "abort", "plain"])),
+    max_size=40,
+)
+
+
+@SETTINGS
+@given(transaction_ops)
+def test_read_committed_from_the_log_matches_kip_98(ops: list[tuple[int, str]]) -> None:
+    """Issue 10 (2): interleaved transactions of several producers, plain records between:
+    only committed and plain records below the first open transaction are read."""
+    from pytest_kafka_patterns.reading import Transactions
+
+    log = Transactions()
+    records: list[Record] = []
+    open_txn: dict[int, list[int]] = {}
+    visible: set[int] = set()
+    offset = 0
+    for producer, op in ops:
+        if op in ("send", "plain"):
+            records.append(Record("t", 0, offset, None, {"n": offset}))
+            if op == "plain":
+                visible.add(offset)
+            else:
+                log.batches[0][offset] = (offset, producer)
+                open_txn.setdefault(producer, []).append(offset)
+        elif producer in open_txn:
+            log.markers[0][offset] = (producer, op == "abort")
+            sent = open_txn.pop(producer)
+            if op == "commit":
+                visible.update(sent)
+        else:
+            continue
+        offset += 1
+    stable = min((sent[0] for sent in open_txn.values()), default=offset)
+    expected = sorted(o for o in visible if o < stable)
+    assert [r.offset for r in log.committed_only(0, records)] == expected
+    assert log.markers_in(0, 0, offset) == len(log.markers[0])

@@ -10,12 +10,15 @@ from . import formatting
 from .ids import IdOf, event_id_of, id_or_none
 
 
-def index_by_id(items: Iterable[Any], id_of: IdOf) -> tuple[dict[str, list[Any]], list[Any]]:
+def index_by_id(
+    items: Iterable[Any], id_of: IdOf, role: str = "id_of"
+) -> tuple[dict[str, list[Any]], list[Any]]:
     """Items grouped by id (in order), and the items that have no id."""
+    __tracebackhide__ = True
     by_id: dict[str, list[Any]] = defaultdict(list)
     no_id: list[Any] = []
     for item in items:
-        ident = id_or_none(id_of, item)
+        ident = id_or_none(id_of, item, role)
         if ident is None:
             no_id.append(item)
         else:
@@ -25,6 +28,7 @@ def index_by_id(items: Iterable[Any], id_of: IdOf) -> tuple[dict[str, list[Any]]
 
 def wanted_ids(items: Iterable[Any], id_of: IdOf, what: str) -> dict[str, Any]:
     """``{id: item}`` for the events a test expects; an item without an id is a usage error."""
+    __tracebackhide__ = True
     wanted: dict[str, Any] = {}
     for index, item in enumerate(items):
         ident = id_or_none(id_of, item)
@@ -62,6 +66,7 @@ def assert_delivered(
     else arrived either. The failure lists missing ids (with near misses), duplicated
     ids with their offsets and unexpected records.
     """
+    __tracebackhide__ = True
     records = list(records)
     wanted = wanted_ids(expected, id_of, "expected")
     seen, no_id = index_by_id(records, id_of)
@@ -93,7 +98,7 @@ def assert_delivered(
                 [(ident, wanted[ident]) for ident in missing], strangers, id_of
             )),
             ("duplicated", [
-                f"{ident} x{len(seen[ident])}{formatting.at(seen[ident])}  "
+                f"{formatting.show_id(ident)} x{len(seen[ident])}{formatting.at(seen[ident])}  "
                 f"{formatting.summary(seen[ident][0])}"
                 for ident in duplicated
             ]),

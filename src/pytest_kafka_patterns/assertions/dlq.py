@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from ..reading import last_header
 from . import formatting
 from .delivery import index_by_id, no_id_note, wanted_ids
 from .ids import IdOf, event_id_of
@@ -14,26 +15,23 @@ ERROR_FIELD, ERROR_HEADER = "_error", "error"
 RETRY_FIELD, RETRY_HEADER = "_retry_count", "retry_count"
 
 
-def _headers(item: Any) -> dict[str, bytes]:
-    headers = getattr(item, "headers", None)
-    return dict(headers) if headers else {}
-
-
 def error_of(item: Any) -> str | None:
-    """The error a DLQ entry carries (``_error`` field, else ``error`` header), if any."""
+    """The error a DLQ entry carries (``_error`` field, else the last ``error`` header: a
+    retry topic appends one per attempt), if any."""
     value = formatting.item_value(item)
     if isinstance(value, Mapping) and value.get(ERROR_FIELD):
         return str(value[ERROR_FIELD])
-    header = _headers(item).get(ERROR_HEADER)
+    header = last_header(getattr(item, "headers", None), ERROR_HEADER)
     return header.decode("utf-8", "replace") if header else None
 
 
 def retry_count_of(item: Any) -> Any:
-    """The retry count of a DLQ entry (``_retry_count`` field, else ``retry_count`` header)."""
+    """The retry count of a DLQ entry (``_retry_count`` field, else the last
+    ``retry_count`` header)."""
     value = formatting.item_value(item)
     if isinstance(value, Mapping) and RETRY_FIELD in value:
         return value[RETRY_FIELD]
-    header = _headers(item).get(RETRY_HEADER)
+    header = last_header(getattr(item, "headers", None), RETRY_HEADER)
     if header is None:
         return None
     text = header.decode("utf-8", "replace")
@@ -56,6 +54,7 @@ def assert_routed_to_dlq(
     ``processed`` (ids, dicts or records) must hold none of the poison events. With
     ``max_retries``, each poison entry's retry count must equal it.
     """
+    __tracebackhide__ = True
     dlq = list(dlq_records)
     poisoned = wanted_ids(poison, id_of, "poison")
     in_dlq, no_id = index_by_id(dlq, id_of)
@@ -109,7 +108,7 @@ def assert_routed_to_dlq(
                 )
             ]),
             ("in the DLQ more than once", [
-                f"{ident} x{len(in_dlq[ident])}{formatting.at(in_dlq[ident])}"
+                f"{formatting.show_id(ident)} x{len(in_dlq[ident])}{formatting.at(in_dlq[ident])}"
                 for ident in duplicated
             ]),
             ("without error info (no _error field, no error header)", [
@@ -121,11 +120,12 @@ def assert_routed_to_dlq(
             ]),
             ("not poison but in the DLQ", [
                 formatting.describe(item, ident if ident is not None else "(no id)")
-                + (f"  error: {formatting.clip(error, 80)}" if (error := error_of(item)) else "")
+                + (f"  error: {formatting.clip(formatting.printable(error, newlines=False), 80)}"
+                   if (error := error_of(item)) else "")
                 for ident, item in strangers
             ]),
             ("poison but processed", [
-                f"{ident} processed{formatting.at(done[ident])}"
+                f"{formatting.show_id(ident)} processed{formatting.at(done[ident])}"
                 for ident in also_processed
             ]),
             notes=[

@@ -24,6 +24,7 @@ def assert_exactly_once_effect(
     mapped to an event id with ``effect_id_of`` (default: ids as they are, ``id_of`` for
     dicts and records). Without ``allow_extra``, effects of no listed event fail too.
     """
+    __tracebackhide__ = True
     effects = list(effects)
     wanted = wanted_ids(events, id_of, "events")
 
@@ -32,7 +33,9 @@ def assert_exactly_once_effect(
             return norm_id(item)
         return id_of(item)
 
-    by_id, no_id = index_by_id(effects, effect_id_of or default_effect_id)
+    by_id, no_id = index_by_id(
+        effects, effect_id_of or default_effect_id, "effect_id_of" if effect_id_of else "id_of"
+    )
     missing = [ident for ident in wanted if ident not in by_id]
     duplicated = [ident for ident in wanted if len(by_id.get(ident, ())) > 1]
     extra = [(ident, items) for ident, items in by_id.items() if ident not in wanted]
@@ -60,12 +63,13 @@ def assert_exactly_once_effect(
             "assert_exactly_once_effect: " + ", ".join(problems),
             ("missing", [formatting.describe(wanted[ident], ident) for ident in missing]),
             ("duplicated", [
-                f"{ident} x{len(by_id[ident])}  {formatting.summary(wanted[ident])}"
+                f"{formatting.show_id(ident)} x{len(by_id[ident])}  "
+                f"{formatting.summary(wanted[ident])}"
                 + formatting.at(by_id[ident])
                 for ident in duplicated
             ]),
             ("effects of no listed event", [
-                f"{ident} x{len(items)}" for ident, items in extra
+                f"{formatting.show_id(ident)} x{len(items)}" for ident, items in extra
             ] + [f"(no id) {formatting.show(formatting.item_value(item))}" for item in no_id]),
             notes=[f"checked: {len(effects)} effect(s) for {len(wanted)} event(s)", *hints],
         )

@@ -32,9 +32,26 @@ VOLATILE = frozenset({"event_id", "timestamp"})
 
 Section = tuple[str, Sequence[str]]
 
+#: Control characters (C0 but newline, DEL, C1) as escapes: data shown in a message (ids,
+#: raw values, error headers) must never drive the user's terminal.
+_ESCAPES = {
+    code: f"\\x{code:02x}"
+    for code in (*range(0x00, 0x20), *range(0x7F, 0xA0))
+    if code != 0x0A
+}
+_ESCAPES_WITH_NEWLINE = {**_ESCAPES, 0x0A: "\\n"}
+
+
+def printable(text: str, *, newlines: bool = True) -> str:
+    """``text`` with control characters escaped (``\\x00``, ``\\x1b``...); with
+    ``newlines=False`` a newline is escaped too (for one-line values such as ids)."""
+    return text.translate(_ESCAPES if newlines else _ESCAPES_WITH_NEWLINE)
+
 
 def failure(headline: str, *sections: Section, notes: Iterable[str] = ()) -> str:
-    """Headline, then ``heading (n):`` sections of ``- item`` lines (capped), then notes."""
+    """Headline, then ``heading (n):`` sections of ``- item`` lines (capped), then notes.
+
+    Control characters anywhere in it are escaped (see :func:`printable`)."""
     lines = [headline]
     for heading, items in sections:
         if not items:
@@ -47,7 +64,12 @@ def failure(headline: str, *sections: Section, notes: Iterable[str] = ()) -> str
         if len(items) > MAX_ITEMS:
             lines.append(f"    ... and {len(items) - MAX_ITEMS} more")
     lines.extend(f"  {note}" for note in notes)
-    return "\n".join(lines)
+    return printable("\n".join(lines))
+
+
+def show_id(value: Any) -> str:
+    """An id as one printable line."""
+    return printable(str(value), newlines=False)
 
 
 def clip(text: str, limit: int = MAX_VALUE) -> str:
@@ -82,7 +104,7 @@ def summary(event: Any) -> str:
         for name in ("order_id", "user_id", "status")
         if name in source and not isinstance(source[name], Mapping | list)
     ]
-    return " ".join(parts) if parts else show(value)
+    return printable(" ".join(parts), newlines=False) if parts else show(value)
 
 
 def item_value(item: Any) -> Any:
@@ -92,8 +114,9 @@ def item_value(item: Any) -> Any:
 def describe(item: Any, ident: str | None = None) -> str:
     """``<id>  <summary>  at <where>`` for a record, event dict or id."""
     if isinstance(item, str | bytes | int) and not is_record(item):
-        return str(ident if ident is not None else item)
-    text = f"{ident}  {summary(item)}" if ident is not None else summary(item)
+        return show_id(ident if ident is not None else item)
+    raw = is_record(item) and isinstance(item.value, bytes | bytearray)  # its id is its value
+    text = f"{show_id(ident)}  {summary(item)}" if ident is not None and not raw else summary(item)
     location = where(item)
     return f"{text}  at {location}" if location else text
 
@@ -212,14 +235,14 @@ class NearMisses:
         if isinstance(value, Mapping):
             fingerprint = _fingerprint(value)
             for ident, candidate in self._by_payload.get(fingerprint or "", ()):
-                add(candidate, f"has the same event_type and data, id {ident}")
+                add(candidate, f"has the same event_type and data, id {show_id(ident)}")
             order = _order_key(value)
             for ident, candidate in self._by_order.get(order, ()) if order else ():
                 other = item_value(candidate)["data"]
                 differ = ", ".join(f"data.{key}" for key in _diff_keys(value["data"], other))
                 add(
                     candidate,
-                    f"is {value.get('event_type')} for the same order, id {ident}, "
+                    f"is {value.get('event_type')} for the same order, id {show_id(ident)}, "
                     f"differs in {differ or 'envelope fields'}",
                 )
         if wanted_id:
@@ -227,7 +250,7 @@ class NearMisses:
                 if ident != wanted_id and (
                     difflib.SequenceMatcher(None, wanted_id, ident).ratio() >= 0.85
                 ):
-                    add(candidate, f"has a similar id {ident}")
+                    add(candidate, f"has a similar id {show_id(ident)}")
         return found
 
 

@@ -41,10 +41,10 @@ def event_id_of(item: Any) -> str | None:
         return norm_id(value.get("event_id"))
     if isinstance(value, Mapping):
         return norm_id(value.get("event_id"))
-    if value is item and isinstance(value, str | bytes | bytearray | int):
+    if isinstance(value, str | bytes | bytearray) or (value is item and isinstance(value, int)):
+        # an id itself; or a record whose value is a JSON string, or raw bytes that are not
+        # JSON (poison): such a record is identified by its value
         return norm_id(value)
-    if isinstance(value, str):  # a record whose value is a JSON string
-        return value
     return None
 
 
@@ -56,19 +56,53 @@ def order_id_of(item: Any) -> str | None:
         if isinstance(data, Mapping) and "order_id" in data:
             return norm_id(data["order_id"])
         return norm_id(value.get("order_id"))
-    if value is item and isinstance(value, str | bytes | bytearray | int):
-        return norm_id(value)
-    if isinstance(value, str):
-        return value
+    if isinstance(value, str | bytes | bytearray) or (value is item and isinstance(value, int)):
+        return norm_id(value)  # an id; or a record's JSON string or raw bytes (its value)
     return None
 
 
-def id_or_none(id_of: IdOf, item: Any) -> str | None:
-    """``id_of(item)`` normalised; an id extractor that raises means "no id"."""
+#: What an id extractor raises for an item of another shape: the item has no id.
+NO_ID_ERRORS = (KeyError, IndexError, TypeError, AttributeError, ValueError)
+
+
+def callback_name(fn: Any) -> str:
+    return str(getattr(fn, "__name__", None) or repr(fn))
+
+
+def callback_failed(role: str, fn: Any, item: Any, exc: BaseException) -> AssertionError:
+    """The ``AssertionError`` for a user's callback (``id_of``, ``key_of``, ``seq_of``,
+    ``effect_id_of``) that raised: it names the callback, the item (``topic[p]@offset``
+    for a record) and the exception (also chained as its cause)."""
+    from . import formatting
+
+    place = formatting.where(item) or formatting.show(formatting.item_value(item))
+    return AssertionError(
+        formatting.printable(
+            f"{role}={callback_name(fn)} raised {type(exc).__name__}: {exc} on {place}"
+        )
+    )
+
+
+def call(role: str, fn: Callable[[Any], Any], item: Any, arg: Any = None) -> Any:
+    """``fn(arg if given else item)``; an exception becomes an ``AssertionError``."""
+    __tracebackhide__ = True
+    try:
+        return fn(item if arg is None else arg)
+    except Exception as exc:
+        raise callback_failed(role, fn, item, exc) from exc
+
+
+def id_or_none(id_of: IdOf, item: Any, role: str = "id_of") -> str | None:
+    """``id_of(item)`` normalised. An extractor that fails to look something up
+    (``KeyError``, ``TypeError``...) means "no id"; any other exception is an
+    ``AssertionError`` naming the item and the exception."""
+    __tracebackhide__ = True
     try:
         return norm_id(id_of(item))
-    except (KeyError, IndexError, TypeError, AttributeError, ValueError):
+    except NO_ID_ERRORS:
         return None
+    except Exception as exc:
+        raise callback_failed(role, id_of, item, exc) from exc
 
 
 def is_record(item: Any) -> bool:

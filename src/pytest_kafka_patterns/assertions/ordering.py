@@ -8,7 +8,14 @@ from typing import Any
 
 from . import formatting
 from .delivery import wanted_ids
-from .ids import IdOf, event_id_of, id_or_none
+from .ids import (
+    IdOf,
+    call,
+    callback_name,
+    event_id_of,
+    id_or_none,
+    is_record,
+)
 
 
 def record_key(record: Any) -> Any:
@@ -51,17 +58,32 @@ def _inversion_by_seq(
     key: Any, records: list[Any], seq_of: Callable[[Any], Any], broken: list[str]
 ) -> str | None:
     previous: tuple[Any, Any] | None = None
+    name = callback_name(seq_of)
     for record in records:
         try:
             seq = seq_of(record.value)
         except Exception as exc:  # a poison value must show up as a finding, not a crash
-            broken.append(f"{formatting.describe_record(record)}: {type(exc).__name__}: {exc}")
+            broken.append(f"{formatting.describe_record(record)}: seq_of={name} raised "
+                          f"{type(exc).__name__}: {exc}")
             continue
-        if previous is not None and not seq > previous[0]:
-            return (
-                f"key {key!r}: seq {seq!r} at {formatting.where(record)} is not greater than "
-                f"seq {previous[0]!r} at {formatting.where(previous[1])}"
-            )
+        if seq is None:
+            broken.append(f"{formatting.describe_record(record)}: seq_of={name} returned None")
+            continue
+        if previous is not None:
+            try:
+                later = bool(seq > previous[0])
+            except Exception as exc:  # e.g. '>' not supported between 'str' and 'int'
+                broken.append(
+                    f"{formatting.describe_record(record)}: seq {seq!r} cannot be compared "
+                    f"with seq {previous[0]!r} at {formatting.where(previous[1])}: "
+                    f"{type(exc).__name__}: {exc}"
+                )
+                continue
+            if not later:
+                return (
+                    f"key {key!r}: seq {seq!r} at {formatting.where(record)} is not greater "
+                    f"than seq {previous[0]!r} at {formatting.where(previous[1])}"
+                )
         previous = (seq, record)
     return None
 
@@ -80,16 +102,31 @@ def assert_ordered_by_key(
     ``id_of``; records of other events are ignored), or, without it, a strictly
     increasing ``seq_of(record.value)``. With neither, only the partition rule is
     checked. Records whose ``key_of`` is ``None`` have no ordering guarantee and are
-    skipped. Missing events are :func:`assert_delivered`'s business.
+    skipped, and so are tombstones (records whose value is ``None``: deletions on a
+    compacted topic, not events) in every mode. Missing events are
+    :func:`assert_delivered`'s business.
+
+    A ``key_of``, ``seq_of`` or ``id_of`` that raises (or a ``seq_of`` that returns
+    ``None`` or values that cannot be compared) fails the assertion, naming the record
+    (``topic[p]@offset``) and the exception; it never crashes.
     """
+    __tracebackhide__ = True
     if expected is not None and seq_of is not None:
         raise ValueError("give expected or seq_of, not both")
-    records = list(records)
+    given = list(records)
+    records = [record for record in given if not (is_record(record) and record.value is None)]
+    tombstones = len(given) - len(records)
     by_key: dict[Any, list[Any]] = defaultdict(list)
     for record in records:
-        key = key_of(record)
+        key = call("key_of", key_of, record)
         if key is not None:
-            by_key[key].append(record)
+            try:
+                by_key[key].append(record)
+            except TypeError as exc:  # an unhashable key, e.g. a list
+                raise AssertionError(formatting.printable(
+                    f"key_of={callback_name(key_of)} returned an unhashable key "
+                    f"{formatting.clip(repr(key))} ({exc}) for {formatting.where(record)}"
+                )) from exc
 
     rank: dict[str, int] = {}
     ids: dict[int, str | None] = {}
@@ -136,6 +173,9 @@ def assert_ordered_by_key(
             ("spread", spread),
             ("out of order (first inversion per key)", inversions),
             ("seq_of failed", broken),
-            notes=[f"read: {formatting.source(records)}, {len(by_key)} key(s)"],
+            notes=[
+                f"read: {formatting.source(records)}, {len(by_key)} key(s)"
+                + (f"; {tombstones} tombstone(s) skipped" if tombstones else "")
+            ],
         )
     )

@@ -16,6 +16,7 @@ def eventually(check: Callable[[], T], *, timeout: float = 10.0, interval: float
     last ``AssertionError`` is re-raised, its message prefixed with how long we waited
     and how many attempts were made.
     """
+    __tracebackhide__ = True
     started = time.monotonic()
     deadline = started + timeout
     attempts = 0

@@ -14,6 +14,7 @@ from typing import Any
 import jsonschema
 
 from ..assertions import formatting
+from ..reading import last_header
 from .model import Contract
 
 MISSING = object()
@@ -51,9 +52,17 @@ def _text(raw: Any) -> Any:
 
 
 def violations(
-    contract: Contract, value: Any, *, key: Any = None, headers: Mapping[str, Any] | None = None
+    contract: Contract,
+    value: Any,
+    *,
+    key: Any = None,
+    headers: Iterable[tuple[str, Any]] | Mapping[str, Any] | None = None,
 ) -> list[Violation]:
-    """Every way one record (its key, value and headers) breaks ``contract``."""
+    """Every way one record (its key, value and headers) breaks ``contract``.
+
+    ``headers`` are ``(key, value)`` pairs as Kafka gives them (a mapping also works); a
+    required header counts by its last value, and a null one is reported as such."""
+    __tracebackhide__ = True
     found: list[Violation] = []
     key = _text(key)
     if contract.key_required and key is None:
@@ -66,8 +75,11 @@ def violations(
         elif str(expected) != key:
             found.append(Violation("key", f"is not {contract.key_equals} ({expected!r})", key))
     for name in contract.required_headers:
-        if name not in (headers or {}):
+        header = last_header(headers, name, MISSING)
+        if header is MISSING:
             found.append(Violation(f"headers.{name}", "required header missing"))
+        elif header is None:
+            found.append(Violation(f"headers.{name}", "required header is null"))
     if not isinstance(value, Mapping):
         found.append(Violation("value", "is not a JSON object", value))
         return found
@@ -99,6 +111,7 @@ def check_messages(contract: Contract, records: Iterable[Any]) -> None:
     ``records`` are :class:`~pytest_kafka_patterns.Record` objects (or look-alikes with
     ``key``, ``value``, ``headers``), or bare event dicts (no key or header check then).
     """
+    __tracebackhide__ = True
     records = list(records)
     bad: list[str] = []
     for item in records:
@@ -107,9 +120,7 @@ def check_messages(contract: Contract, records: Iterable[Any]) -> None:
             problems = violations(unkeyed, item)
             head = formatting.summary(item)
         else:
-            headers = getattr(item, "headers", None) or {}
-            if not isinstance(headers, Mapping):
-                headers = dict(headers)
+            headers = getattr(item, "headers", None)
             problems = violations(contract, item.value, key=item.key, headers=headers)
             head = formatting.describe_record(item)
         if problems:

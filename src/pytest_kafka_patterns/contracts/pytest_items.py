@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
@@ -57,6 +58,22 @@ def failures_report(results: Iterable[ScenarioResult]) -> str:
     return "\n\n".join(result.report() for result in results if not result.passed)
 
 
+class ContractScenarioWarning(pytest.PytestWarning):
+    """A contract scenario passed, but its report has notes (far slower than the
+    contract's other scenarios, a wait that ran out)."""
+
+
+def warn_on_notes(results: Iterable[ScenarioResult]) -> None:
+    """A passing scenario with notes must not pass in silence: warn (pytest's warnings
+    summary shows it) with the notes."""
+    for result in results:
+        if result.passed and result.notes:
+            warnings.warn(ContractScenarioWarning(
+                f"contract {result.contract!r}, scenario {result.scenario!r} passed in "
+                f"{result.seconds:.1f} s, but: " + "; ".join(result.notes)
+            ), stacklevel=3)
+
+
 class ContractFile(pytest.File):
     """A contract file: one item per scenario it asks for."""
 
@@ -78,6 +95,7 @@ def _scenario_test(contract: Contract, name: str) -> Callable[[pytest.FixtureReq
                                run_seed=run_seed(request.config))
         for result in results:
             print(result.report())
+        warn_on_notes(results)
         if not all(result.passed for result in results):
             pytest.fail(failures_report(results), pytrace=False)
 
@@ -142,6 +160,7 @@ def make_verify(request: pytest.FixtureRequest) -> Verify:
         seed: int | None = None,
         check: bool = True,
     ) -> list[ScenarioResult]:
+        __tracebackhide__ = True
         if contract is None:
             marker = request.node.get_closest_marker(MARKER)
             if marker is None or not marker.args:
@@ -154,6 +173,7 @@ def make_verify(request: pytest.FixtureRequest) -> Verify:
             contract = contract.with_consumer(consumer)
         results = run_contract(contract, harness_env(request), names=scenarios, seed=seed,
                                run_seed=run_seed(request.config))
+        warn_on_notes(results)
         if check and not all(result.passed for result in results):
             raise AssertionError(failures_report(results))
         return results

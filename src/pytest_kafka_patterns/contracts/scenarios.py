@@ -17,8 +17,11 @@ through a proxy) plug in with :func:`register_scenario`.
 from __future__ import annotations
 
 import random
+import re
+import statistics
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -37,6 +40,7 @@ from ..assertions import (
     assert_ordered_by_key,
     assert_routed_to_dlq,
 )
+from ..assertions.formatting import printable
 from ..clients import new_producer
 from ..reading import Record, committed_offsets, high_watermarks, read_topic
 from .harness import ConsumerProcess, Harness, HarnessEnv, wait_until
@@ -50,6 +54,13 @@ SETTLE_SECONDS = 0.3
 DLQ_WAIT_SECONDS = 8.0
 #: A consumer whose group is caught up but which adds no effect for this long is done.
 STALL_SECONDS = 3.0
+#: A scenario is "far slower" than the contract's others when it takes this many times
+#: their median, and at least :data:`SLOW_MIN_SECONDS` longer.
+SLOW_FACTOR = 3.0
+SLOW_MIN_SECONDS = 10.0
+#: Seconds each scenario of each contract took in this process (pytest runs one scenario
+#: per test item, so a slow one is compared with those that ran before it).
+DURATIONS: dict[str, dict[str, float]] = {}
 
 
 class Timeline:
@@ -73,6 +84,9 @@ class ScenarioResult:
     timeline: list[str]
     seconds: float
     error: str | None = None
+    notes: list[str] = field(default_factory=list)
+    """What a passing run should not hide: far slower than the contract's other
+    scenarios, a wait that ran out."""
 
     @property
     def passed(self) -> bool:
@@ -84,12 +98,13 @@ class ScenarioResult:
             f"contract {self.contract!r}, scenario {self.scenario!r} {status} "
             f"in {self.seconds:.1f} s (seed {self.seed}; reproduce with "
             f'"faults": {{"seed": {self.seed}}} in the contract or seed={self.seed})',
+            *(f"note: {note}" for note in self.notes),
             "fault timeline:",
             *(f"  {entry}" for entry in self.timeline),
         ]
         if self.error:
             lines += ["assertion:", self.error]
-        return "\n".join(lines)
+        return printable("\n".join(lines))  # log tails may hold terminal control codes
 
     def check(self) -> None:
         """Raise ``AssertionError`` with :meth:`report` if the scenario failed."""
@@ -284,10 +299,16 @@ class ScenarioContext:
         permanent = self._permanent_poison()
         expected = [e for e in self.acted_on() if str(e["event_id"]) not in permanent]
         # An effect of anything else (an ignored event type, permanent poison) is wrong too.
-        if self.contract.delivery == "effectively-once":
-            assert_exactly_once_effect(effects, expected, allow_extra=False)
-        else:
-            assert_delivered(effects, expected, exactly_once=False, allow_extra=False)
+        try:
+            if self.contract.delivery == "effectively-once":
+                assert_exactly_once_effect(effects, expected, allow_extra=False)
+            else:
+                assert_delivered(effects, expected, exactly_once=False, allow_extra=False)
+        except AssertionError as exc:
+            notes = self.unwanted_effects_notes(effects, expected)
+            if not notes:
+                raise
+            raise AssertionError("\n".join([str(exc), *notes])) from None
         if self.contract.ordering:
             by_id = {str(e["event_id"]): e for e in self.acted_on()}
             first: list[Record] = []
@@ -296,6 +317,35 @@ class ScenarioContext:
                     event = by_id[ident]
                     first.append(Record("effects", 0, len(first), self.key_of(event), event))
             assert_ordered_by_key(first, expected=self.acted_on())
+
+    def unwanted_effects_notes(
+        self, effects: Sequence[str], expected: Sequence[dict[str, Any]]
+    ) -> list[str]:
+        """Name what the effects of events that must have none were: event types outside
+        ``acts_on`` (with counts), and permanent poison."""
+        wanted = {str(event["event_id"]) for event in expected}
+        produced = {str(event["event_id"]): event for event in self.events}
+        poison = self._permanent_poison()
+        outside: Counter[str] = Counter()
+        poisoned = 0
+        for ident in effects:
+            event = produced.get(ident)
+            if ident in wanted or event is None:
+                continue
+            if ident in poison:
+                poisoned += 1
+            elif not self.contract.acts_on_event(event):
+                outside[str(event.get("event_type"))] += 1
+        notes = []
+        if outside:
+            acts_on = ", ".join(self.contract.acts_on or ())
+            kinds = ", ".join(f"{kind} x{count}" for kind, count in sorted(outside.items()))
+            notes.append(f"  note: {sum(outside.values())} effect(s) of event types outside "
+                         f"acts_on ({acts_on}): {kinds}")
+        if poisoned:
+            notes.append(f"  note: {poisoned} effect(s) of events poisoned on every attempt "
+                         f"(they belong in the DLQ only)")
+        return notes
 
     def reset_group(self, offset: int = 0) -> None:
         """Commit ``offset`` on every partition for the (stopped) group: a re-read.
@@ -482,15 +532,47 @@ def run_scenario(
         for process in ctx.harness.processes:
             if process.exit_code() is None:
                 timeline.add(f"killed leftover {process.label} (pid {process.pid})")
-    return ScenarioResult(contract.name, name, seed, timeline.entries,
-                          time.monotonic() - timeline.started, error)
+    result = ScenarioResult(contract.name, name, seed, timeline.entries,
+                            time.monotonic() - timeline.started, error)
+    if result.passed:
+        result.notes += [re.sub(r"^\s*[\d.]+s\s+", "", entry) for entry in timeline.entries
+                         if WAIT_RAN_OUT in entry]
+    return result
+
+
+#: The timeline entry :meth:`ScenarioContext.finish` writes when its wait ran out.
+WAIT_RAN_OUT = "did not finish the work in"
+
+
+def flag_slow(contract: str, results: Sequence[ScenarioResult]) -> None:
+    """Note on each result that took far longer than the contract's other scenarios
+    (those in ``results`` and those run before in this process)."""
+    seen = DURATIONS.setdefault(contract, {})
+    for result in results:
+        seen[result.scenario] = result.seconds
+    for result in results:
+        others = [seconds for name, seconds in seen.items() if name != result.scenario]
+        if not others:
+            continue
+        typical = statistics.median(others)
+        if (result.seconds >= SLOW_FACTOR * typical
+                and result.seconds - typical >= SLOW_MIN_SECONDS):
+            result.notes.append(
+                f"took {result.seconds:.1f} s, {result.seconds / typical:.1f}x the median "
+                f"of the contract's other scenarios ({typical:.1f} s over {len(others)}): "
+                "a wait probably ran to its timeout (a consumer that never commits or "
+                "never finishes?)"
+            )
 
 
 def run_contract(contract: Contract, env: HarnessEnv, *, names: Sequence[str] | None = None,
                  seed: int | None = None, run_seed: int | None = None) -> list[ScenarioResult]:
-    """Run ``names`` (default: :func:`scenario_names`) and return every result."""
-    return [run_scenario(contract, name, env, seed=seed, run_seed=run_seed)
-            for name in (names if names is not None else scenario_names(contract))]
+    """Run ``names`` (default: :func:`scenario_names`) and return every result; a result
+    far slower than the contract's other scenarios carries a note saying so."""
+    results = [run_scenario(contract, name, env, seed=seed, run_seed=run_seed)
+               for name in (names if names is not None else scenario_names(contract))]
+    flag_slow(contract.name, results)
+    return results
 
 
 def workdir_for(base: Path, contract: Contract) -> Path:
