@@ -21,6 +21,7 @@ from typing import Any, Literal, TypeVar
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 
 from .clients import json_deserializer, key_deserializer
+from .errors import KafkaPatternsError
 
 #: How long the broker may hold a Fetch for a partition with nothing new. Short, so an
 #: empty topic (high watermark 0 everywhere) reads in a few tens of milliseconds.
@@ -141,7 +142,7 @@ class Transactions:
         try:
             copy = type(records)(records._buffer)
         except (AttributeError, TypeError):  # pragma: no cover - another client version
-            return
+            raise KafkaPatternsError(_UNTRACKABLE) from None
         batches = self.batches[partition]
         markers = self.markers[partition]
         while True:
@@ -204,19 +205,29 @@ class Transactions:
         return visible
 
 
+_UNTRACKABLE = (
+    "read_committed: this kafka-python parses Fetch answers in a way pytest-kafka-patterns "
+    "does not know, so aborted transactions cannot be told apart from delivered records. "
+    "Install kafka-python>=2.2.1,<4 (the versions the plugin is tested with) or pass "
+    "isolation_level='read_uncommitted' to read every record."
+)
+
+
 def _track_transactions(consumer: KafkaConsumer) -> Transactions:
     """Have ``consumer`` note transactional batches and markers of every Fetch answer.
 
     kafka-python parses each answer in ``Fetcher.PartitionRecords``; the consumer's
     fetcher gets a subclass that scans the batch headers first. With a client that does
-    not build it that way, the log's transactions stay unknown (nothing is hidden).
+    not build it that way the read fails with :class:`KafkaPatternsError` rather than
+    count aborted records as delivered.
     """
     log = Transactions()
     fetcher = getattr(consumer, "_fetcher", None)
     base = getattr(fetcher, "PartitionRecords", None)
     expected = ["self", "fetch_offset", "tp", "records"]
     if base is None or list(inspect.signature(base.__init__).parameters)[:4] != expected:
-        return log  # pragma: no cover - a kafka-python that parses Fetch answers otherwise
+        # pragma: no cover - a kafka-python that parses Fetch answers otherwise
+        raise KafkaPatternsError(_UNTRACKABLE)
 
     class Tracking(base):  # type: ignore[misc,valid-type]
         def __init__(self, fetch_offset: int, tp: TopicPartition, records: Any,
