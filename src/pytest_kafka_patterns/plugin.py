@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from . import fixtures, reaper
+from . import fixtures, reaper, runstate
 from .backends import KafkaBroker
 from .capabilities import CAPABILITIES, check_known
 from .config import OPTIONS, Settings, resolve
@@ -45,8 +45,15 @@ def pytest_configure(config: pytest.Config) -> None:
         "kafka_requires(*capabilities): skip unless the Kafka backend can do all of them "
         f"({', '.join(CAPABILITIES)}).",
     )
-    if not fixtures.worker_id():
+    # Worker or not is decided by what xdist gives this process (config.workerinput),
+    # never by inherited environment variables: a pytest nested in a worker is its own run.
+    state = runstate.configure(config)
+    config.pluginmanager.register(
+        import_module(".sharing_plugin", __package__), "kafka_patterns_sharing"
+    )
+    if not state.worker_id:
         reaper.reap_orphans()
+        reaper.clean_dead_runs()
         _reap_orphan_containers()
     if config.pluginmanager.hasplugin("asyncio") and find_spec("aiokafka"):
         config.pluginmanager.register(import_module(".aio", __package__), "kafka_patterns_aio")
