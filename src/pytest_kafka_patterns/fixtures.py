@@ -107,18 +107,14 @@ def _start_and_record(
             raise statedirs.error(
                 services, exc, statedirs.BASETEMP, "the shared run state"
             ) from None
-        record = reaper.remember_run(key, controller, root.parent, [workdir, root])
+        # Kept after a clean stop too: the run is not over until its controller exits,
+        # and only then can the reaper tell a killed run (pytest's lock left) from a clean one.
+        reaper.remember_run(key, controller, root.parent, [workdir, root])
     except BaseException:
         running.stop()
         raise
 
-    def stop() -> None:
-        try:
-            running.stop()
-        finally:
-            reaper.forget_run(record)
-
-    return description, stop
+    return description, running.stop
 
 
 def _provide(

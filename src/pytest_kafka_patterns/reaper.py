@@ -87,7 +87,8 @@ def remember_run(
 ) -> Path:
     """Record that this process wrote ``paths`` (inside ``basetemp``) for ``what``.
 
-    Returns the record, for :func:`forget_run` once the service stopped cleanly.
+    The record stays until the run is over (its owner and controller gone); a later
+    run then deletes ``paths`` if the run was killed, and only the record otherwise.
     """
     me = ProcessId.of(os.getpid())
     record = {
@@ -100,11 +101,6 @@ def remember_run(
     path = _section("runs") / f"{me.pid}-{what}-{uuid.uuid4().hex[:8]}.json"
     _write(path, record)
     return path
-
-
-def forget_run(record: Path) -> None:
-    with contextlib.suppress(OSError):
-        record.unlink()
 
 
 def _records(section: str) -> list[tuple[Path, dict[str, Any]]]:
@@ -159,7 +155,7 @@ def clean_dead_runs() -> list[Path]:
         if owner.alive() or controller.alive():
             continue
         basetemp = Path(str(record.get("basetemp", "")))
-        if basetemp.is_absolute():
+        if basetemp.is_absolute() and _killed(basetemp, controller):
             for written in record.get("paths", []):
                 removed += _remove_inside(basetemp, Path(str(written)))
             if _remove_abandoned_basetemp(basetemp, controller):
@@ -167,6 +163,18 @@ def clean_dead_runs() -> list[Path]:
         with contextlib.suppress(OSError):
             path.unlink()
     return removed
+
+
+def _killed(basetemp: Path, controller: ProcessId) -> bool:
+    """True when the run of ``basetemp`` was killed: pytest's lock is still there.
+
+    pytest removes the lock of its numbered directory when it exits normally; a killed
+    run's lock stays, holding the pid of the run's main process (our ``controller``).
+    """
+    try:
+        return int((basetemp / _PYTEST_LOCK).read_text().strip() or "0") == controller.pid
+    except (OSError, ValueError):
+        return False
 
 
 def _remove_inside(basetemp: Path, path: Path) -> list[Path]:
@@ -187,14 +195,29 @@ def _remove_inside(basetemp: Path, path: Path) -> list[Path]:
 
 
 def _remove_abandoned_basetemp(basetemp: Path, controller: ProcessId) -> bool:
-    """Remove pytest's numbered directory of a dead run once only its stale lock is left."""
+    """Remove pytest's numbered directory of a dead run once only its stale lock is left.
+
+    Empty directories and dangling symlinks in it go first (xdist workers' own base
+    temps, pytest's ``<name>current`` links to what we deleted); a
+    directory holding anything else, such as a test's ``tmp_path``, is left to pytest.
+    """
     lock = basetemp / _PYTEST_LOCK
+    for directory, dirs, files in sorted(
+        os.walk(basetemp), key=lambda walked: -len(Path(walked[0]).parts)
+    ):
+        for name in [*dirs, *files]:
+            entry = Path(directory) / name
+            if entry.is_symlink() and not entry.exists():  # pytest's dangling "...current"
+                with contextlib.suppress(OSError):
+                    entry.unlink()
+        if Path(directory) != basetemp:
+            with contextlib.suppress(OSError):
+                Path(directory).rmdir()  # empty ones only, e.g. idle workers' popen-gwN
     try:
         left = {entry.name for entry in basetemp.iterdir()}
-        lock_pid = int(lock.read_text().strip() or "0")
-    except (OSError, ValueError):
+    except OSError:
         return False
-    if left != {_PYTEST_LOCK} or lock_pid != controller.pid:
+    if left != {_PYTEST_LOCK} or not _killed(basetemp, controller):
         return False
     try:
         lock.unlink()
