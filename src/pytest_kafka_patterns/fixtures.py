@@ -148,8 +148,10 @@ def _provide(
     except KafkaPatternsError as exc:
         failure = str(exc)
     except OSError as exc:  # pytest could not make its base temp directory
-        where = Path(exc.filename) if isinstance(exc.filename, str) else Path.cwd()
-        failure = str(statedirs.error(where, exc, statedirs.BASETEMP, "the base temp directory"))
+        where = Path(exc.filename).parent if isinstance(exc.filename, str) else Path.cwd()
+        failure = str(
+            statedirs.error(where, exc, statedirs.BASETEMP, "pytest's base temp directory")
+        )
     if failure is not None:
         pytest.fail(f"{key}: {failure}", pytrace=False)
     if shared is not None and not shared.owns:
