@@ -9,6 +9,7 @@ import json
 import os
 import subprocess
 import sys
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +20,8 @@ import pytest
 from pytest_kafka_patterns.ports import is_listening
 from pytest_kafka_patterns.probes import wait_until
 
-#: Inner runs use the embedded broker and a redis process whatever the outer run uses.
+#: Inner pytest runs get these, so they use the embedded broker and a redis process
+#: whatever the outer run uses (the docker job sets other defaults in the environment).
 LOCAL_BACKENDS = ("--kafka-backend=embedded", "--redis-backend=process")
 
 #: An inner test that holds a broker and a Redis until the outer test writes ``go``.
@@ -29,6 +31,7 @@ HOLDING_TEST = """
 import json, os, pathlib, time
 import pytest
 from pytest_kafka_patterns import fixtures
+from pytest_kafka_patterns.probes import kafka_api_versions, redis_ping
 
 HERE = pathlib.Path({here!r})
 
@@ -37,7 +40,8 @@ def test_hold(n, kafka_broker, redis_server, tmp_path_factory):
     owner = os.getpid()
     state = fixtures.run_root(tmp_path_factory) / "kafka_broker.json"
     if state.exists():
-        owner = json.loads(state.read_text())["owner"]["pid"]
+        owner = json.loads(state.read_text())["owner"]
+        owner = owner["pid"] if isinstance(owner, dict) else owner
     ports = [int(kafka_broker.bootstrap_servers.rpartition(":")[2]), redis_server.port]
     (HERE / f"seen-{{os.getpid()}}.json").write_text(json.dumps({{
         "pid": os.getpid(), "worker": fixtures.worker_id(), "owner": owner,
@@ -45,8 +49,37 @@ def test_hold(n, kafka_broker, redis_server, tmp_path_factory):
     deadline = time.monotonic() + {hold}
     while not (HERE / "go").exists() and time.monotonic() < deadline:
         time.sleep(0.05)
+    # The services are still ours and still answer (another run did not touch them).
+    assert kafka_api_versions("127.0.0.1", ports[0]), "the broker is gone"
+    assert redis_ping("127.0.0.1", ports[1]), "redis is gone"
     assert not os.environ.get("KP_INNER_FAIL"), "a failing test"
 """
+
+
+def processes_marked(mark: str) -> list[psutil.Process]:
+    """Live processes whose environment carries ``KP_TEST_MARK=mark``."""
+    found = []
+    for process in psutil.process_iter(["pid"]):
+        try:
+            if (
+                process.environ().get("KP_TEST_MARK") == mark
+                and process.pid != os.getpid()
+                and process.status() != psutil.STATUS_ZOMBIE
+            ):
+                found.append(process)
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            continue
+    return found
+
+
+class ProcessMark:
+    """A marker put in the environment, so we can find every process a run started."""
+
+    def __init__(self) -> None:
+        self.mark = uuid.uuid4().hex
+
+    def alive(self) -> list[psutil.Process]:
+        return processes_marked(self.mark)
 
 
 @dataclass
