@@ -143,7 +143,7 @@ def start_run(
     with open(log, "wb") as out:
         process = subprocess.Popen(
             [sys.executable, "-m", "pytest", str(test_file), "-p", "no:cacheprovider",
-             *LOCAL_BACKENDS, "-q", *args],
+             *LOCAL_BACKENDS, "-q", "-W", "ignore::DeprecationWarning", *args],
             cwd=here, stdout=out, stderr=subprocess.STDOUT,
             env={**os.environ, **(env or {})}, start_new_session=new_session,
         )
