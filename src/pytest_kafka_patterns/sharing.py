@@ -62,6 +62,7 @@ class SharedService:
     _stop: Callable[[], None] | None = field(default=None, init=False, repr=False)
     _owner: ProcessId | None = field(default=None, init=False, repr=False)
     _owner_name: str = field(default="", init=False, repr=False)
+    _root_checked: bool = field(default=False, init=False, repr=False)
 
     @property
     def _state_path(self) -> Path:
@@ -73,7 +74,9 @@ class SharedService:
         return self._stop is not None
 
     def _lock(self) -> FileLock:
-        statedirs.ensure_writable(self.root, statedirs.BASETEMP, "the shared run state")
+        if not self._root_checked:
+            statedirs.ensure_writable(self.root, statedirs.BASETEMP, "the shared run state")
+            self._root_checked = True
         return FileLock(str(self.root / f"{self.name}.lock"), timeout=self.lock_timeout)
 
     def _locked(self) -> FileLock:
@@ -126,9 +129,13 @@ class SharedService:
             if state is None:
                 try:
                     description, stop = start()
-                except KafkaPatternsError as exc:
+                except Exception as exc:
+                    reason = str(exc) if isinstance(exc, KafkaPatternsError) else (
+                        f"{type(exc).__name__}: {exc} (the traceback is in the report of "
+                        f"the worker that tried to start {self.name})"
+                    )
                     self._write({
-                        "failure": str(exc), "owner": me.to_dict(), "worker": self.worker,
+                        "failure": reason, "owner": me.to_dict(), "worker": self.worker,
                         "users": [],
                     })
                     raise
