@@ -11,7 +11,6 @@ Fixtures that need a broker or a Redis take the *name* of the fixture that provi
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
@@ -20,10 +19,11 @@ import pytest
 import redis
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 
-from . import clients, topics
+from . import clients, reaper, runstate, statedirs, topics
 from .backends import KafkaBroker, RedisServer, Running, start_kafka, start_redis
 from .config import Settings
 from .errors import ConfigError, KafkaPatternsError
+from .liveness import ProcessId
 from .sharing import SharedService
 
 SETTINGS_KEY = pytest.StashKey[Settings]()
@@ -38,19 +38,83 @@ def settings_of(config: pytest.Config) -> Settings:
 
 
 def worker_id() -> str:
-    """The pytest-xdist worker id (``gw0``...), or ``""`` outside xdist."""
-    return os.environ.get("PYTEST_XDIST_WORKER", "")
+    """The pytest-xdist worker id (``gw0``...) of this process, or ``""`` outside xdist.
+
+    Decided from what xdist gives this process's own config (``workerinput``), never
+    from an inherited environment variable: a pytest started inside a worker is no worker.
+    """
+    state = runstate.current()
+    return state.worker_id if state is not None else ""
 
 
 def worker_index() -> int:
-    worker = worker_id()
-    return int(worker[2:]) if worker.startswith("gw") and worker[2:].isdigit() else 0
+    """The number of this xdist worker (``gw3`` -> 3), 0 outside xdist."""
+    state = runstate.current()
+    return state.worker_index if state is not None else 0
 
 
 def run_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Directory shared by every process of this run (the xdist controller's base temp)."""
+    """Directory shared by every process of this run, and by no other run.
+
+    It lies in the xdist controller's base temp directory, named by a key the controller
+    hands its workers, so a pytest nested in a worker gets a directory of its own.
+    """
+    state = runstate.current()
     base = tmp_path_factory.getbasetemp()
-    return (base.parent if worker_id() else base) / STATE_DIR
+    if state is None:
+        return base / STATE_DIR
+    return (base.parent if state.worker_id else base) / f"{STATE_DIR}-{state.run_key}"
+
+
+#: The shared services this process uses, so that each test can check their owner lives.
+HELD_KEY = pytest.StashKey[dict[str, SharedService]]()
+
+
+def held_services(config: pytest.Config) -> dict[str, SharedService]:
+    """The shared services (by fixture name) this process took from another worker."""
+    return config.stash.setdefault(HELD_KEY, {})
+
+
+def _start_and_record(
+    key: str,
+    tmp_path_factory: pytest.TempPathFactory,
+    root: Path,
+    controller: ProcessId,
+    start: Callable[[Path], Running[T]],
+) -> tuple[str, Callable[[], None]]:
+    """Start the service; record it for the summary and for the reaper.
+
+    Every directory is checked before anything starts; should a write fail after the
+    start anyway, what was started is stopped before the error is raised.
+    """
+    what = f"the working directory of {key}"
+    try:
+        workdir = tmp_path_factory.mktemp(key, numbered=True)
+    except OSError as exc:
+        where = Path(exc.filename).parent if isinstance(exc.filename, str) else root.parent
+        raise statedirs.error(where, exc, statedirs.BASETEMP, what) from None
+    statedirs.ensure_writable(workdir, statedirs.BASETEMP, what)
+    statedirs.ensure_writable(root, statedirs.BASETEMP, "the shared run state")
+    reaper.ensure_registry()
+    running = start(workdir)
+    try:
+        description = running.info.to_json()
+        services = root / "services"
+        try:
+            services.mkdir(parents=True, exist_ok=True)
+            (services / f"{key}.json").write_text(description)
+        except OSError as exc:
+            raise statedirs.error(
+                services, exc, statedirs.BASETEMP, "the shared run state"
+            ) from None
+        # Kept after a clean stop too: the run is not over until its controller exits,
+        # and only then can the reaper tell a killed run (pytest's lock left) from a clean one.
+        reaper.remember_run(key, controller, root.parent, [workdir, root])
+    except BaseException:
+        running.stop()
+        raise
+
+    return description, running.stop
 
 
 def _provide(
@@ -59,37 +123,59 @@ def _provide(
     kind: type[T],
     start: Callable[[Path], Running[T]],
 ) -> Iterator[T]:
-    """Start a service (once per run under xdist), hand it out, stop it at the end."""
+    """Start a service (once per run under xdist), hand it out, stop it at the end.
+
+    A failed start fails the test with the plugin's message, once (no chained
+    traceback); under xdist the other workers get the same message without retrying.
+    """
     key = request.fixturename or kind.__name__
-    root = run_root(tmp_path_factory)
-    workdir = tmp_path_factory.mktemp(key, numbered=True)
-
-    def start_and_record() -> tuple[str, Callable[[], None]]:
-        try:
-            running = start(workdir)
-        except KafkaPatternsError as exc:
-            pytest.fail(f"{key}: {exc}", pytrace=False)
-        description = running.info.to_json()
-        (root / "services").mkdir(parents=True, exist_ok=True)
-        (root / "services" / f"{key}.json").write_text(description)
-        return description, running.stop
-
-    if worker_id():
-        shared = SharedService(root, key)
-        try:
-            description = shared.acquire(start_and_record)
-        except KafkaPatternsError as exc:
-            pytest.fail(f"{key}: {exc}", pytrace=False)
-        try:
-            yield kind.from_json(description)
-        finally:
-            shared.release()
-        return
-    description, stop = start_and_record()
+    state = runstate.of(request.config)
+    failure: str | None = None
+    description = ""
+    stop: Callable[[], None] | None = None
+    shared: SharedService | None = None
+    try:
+        root = run_root(tmp_path_factory)
+        if state.worker_id:
+            shared = SharedService(root, key, worker=state.worker_id, controller=state.controller)
+            description = shared.acquire(
+                lambda: _start_and_record(key, tmp_path_factory, root, state.controller, start)
+            )
+        else:
+            description, stop = _start_and_record(
+                key, tmp_path_factory, root, state.controller, start
+            )
+    except KafkaPatternsError as exc:
+        failure = str(exc)
+    except OSError as exc:  # pytest could not make its base temp directory
+        where = Path(exc.filename).parent if isinstance(exc.filename, str) else Path.cwd()
+        failure = str(
+            statedirs.error(where, exc, statedirs.BASETEMP, "pytest's base temp directory")
+        )
+    if failure is not None:
+        pytest.fail(f"{key}: {failure}", pytrace=False)
+    if shared is not None and not shared.owns:
+        held_services(request.config)[key] = shared
     try:
         yield kind.from_json(description)
     finally:
-        stop()
+        if shared is not None:
+            held_services(request.config).pop(key, None)
+            shared.release()
+        elif stop is not None:
+            stop()
+
+
+def check_shared_owners(item: pytest.Item) -> None:
+    """Fail ``item`` at once when a shared service it needs died with its owner."""
+    held = item.config.stash.get(HELD_KEY, None)
+    if not held or not isinstance(item, pytest.Function):
+        return
+    for key in item.fixturenames:
+        shared = held.get(key)
+        reason = shared.owner_died() if shared is not None else None
+        if reason is not None:
+            pytest.fail(f"{key}: {reason}", pytrace=False)
 
 
 def kafka_broker_fixture(*, scope: str = "session", **overrides: Any) -> Any:

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from . import _kafka_quiet, fixtures, parts, reaper
+from . import _kafka_quiet, fixtures, parts, reaper, runstate
 from .backends import KafkaBroker
 from .capabilities import CAPABILITIES, check_known
 from .config import OPTIONS, Settings, resolve
@@ -91,8 +91,15 @@ def pytest_configure(config: pytest.Config) -> None:
         "kafka_requires(*capabilities): skip unless the Kafka backend can do all of them "
         f"({', '.join(CAPABILITIES)}).",
     )
-    if not fixtures.worker_id():
+    # Worker or not is decided by what xdist gives this process (config.workerinput),
+    # never by inherited environment variables: a pytest nested in a worker is its own run.
+    state = runstate.configure(config)
+    config.pluginmanager.register(
+        import_module(".sharing_plugin", __package__), "kafka_patterns_sharing"
+    )
+    if not state.worker_id:
         reaper.reap_orphans()
+        reaper.clean_dead_runs()
         _reap_orphan_containers()
     if _aio_wanted(config):
         config.pluginmanager.register(import_module(".aio", __package__), parts.AIO)

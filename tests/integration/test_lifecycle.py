@@ -1,78 +1,21 @@
-"""No orphans: every process the plugin starts ends with the run, however it ends."""
+"""No orphans: what the plugin starts ends with the run; a later run reaps the rest."""
 
 from __future__ import annotations
 
 import json
 import signal
 import subprocess
-import sys
-import time
 from pathlib import Path
 
 import psutil
 import pytest
 
 from pytest_kafka_patterns import reaper
-from pytest_kafka_patterns.ports import is_listening
+from tests.reliability.runs import assert_gone, start_run
 
-HANGING_TEST = """
-import pathlib, time
-
-def test_hang(kafka_broker, redis_server):
-    ports = kafka_broker.bootstrap_servers + " " + str(redis_server.port)
-    pathlib.Path({ready!r}).write_text(ports)
-    time.sleep(120)
-"""
-
-
-def _start_hanging_run(tmp_path: Path, *extra: str) -> tuple[subprocess.Popen[bytes], Path]:
-    ready = tmp_path / "ready.txt"
-    test_file = tmp_path / "test_hang.py"
-    test_file.write_text(HANGING_TEST.format(ready=str(ready)))
-    run = subprocess.Popen(
-        [sys.executable, "-m", "pytest", str(test_file), "-p", "no:cacheprovider",
-         "--kafka-backend=embedded", "--redis-backend=process", "-q", *extra],
-        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-    )
-    deadline = time.monotonic() + 60
-    while not ready.exists():
-        if run.poll() is not None or time.monotonic() > deadline:
-            run.kill()
-            pytest.fail(f"inner run did not start: {run.stdout.read().decode()[-2000:]}")
-        time.sleep(0.05)
-    time.sleep(0.1)  # the file is written; let the write finish
-    return run, ready
-
-
-def _ports(ready: Path) -> list[int]:
-    kafka, redis_port = ready.read_text().split()
-    return [int(kafka.rpartition(":")[2]), int(redis_port)]
-
-
-def _wait_gone(mark, ports: list[int], timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        left = mark.alive()
-        if not left and not any(is_listening("127.0.0.1", port) for port in ports):
-            return
-        time.sleep(0.05)
-    names = [f"{p.pid} {p.name()}" for p in mark.alive()]
-    pytest.fail(f"left running after the run ended: {names}, ports {ports}")
-
-
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGKILL])
-def test_services_end_when_pytest_is_stopped(tmp_path: Path, process_mark, sig) -> None:
-    run, ready = _start_hanging_run(tmp_path)
-    ports = _ports(ready)
-    assert all(is_listening("127.0.0.1", port) for port in ports)
-    children = psutil.Process(run.pid).children(recursive=True)
-    assert {child.name() for child in children} >= {"tansu", "redis-server"}
-    run.send_signal(sig)
-    run.wait(timeout=30)
-    _wait_gone(process_mark, ports)
-    still = [child for child in children if child.is_running()
-             and child.status() != psutil.STATUS_ZOMBIE]
-    assert still == []
+# How every kind of ending (pass, fail, SIGINT, SIGTERM, SIGKILL of pytest or of its
+# process group, and under xdist SIGKILL of the controller or a worker) leaves nothing
+# behind is tested in tests/reliability/test_endings.py, with the helpers used here.
 
 
 def test_services_end_after_failures_and_errors(pytester: pytest.Pytester, process_mark,
@@ -92,7 +35,7 @@ def test_services_end_after_failures_and_errors(pytester: pytest.Pytester, proce
     )
     result = pytester.runpytest_subprocess(*local_backends)
     result.assert_outcomes(failed=2)
-    _wait_gone(process_mark, json.loads((pytester.path / "ports.json").read_text()))
+    assert_gone(process_mark.alive, json.loads((pytester.path / "ports.json").read_text()))
 
 
 def test_next_run_reaps_what_a_killed_run_left(tmp_path: Path, monkeypatch) -> None:
@@ -135,3 +78,33 @@ def test_reaper_never_kills_a_recycled_pid(tmp_path: Path, monkeypatch) -> None:
         assert stranger.poll() is None
     finally:
         stranger.kill()
+
+
+@pytest.mark.parametrize("xdist", [False, True], ids=["single", "xdist"])
+def test_next_run_cleans_what_a_killed_runs_services_wrote(
+    tmp_path: Path, monkeypatch, process_mark, xdist: bool
+) -> None:
+    """A SIGKILLed run leaves its ``pytest-N`` directory (pytest's lock is stale for
+    days); what our services wrote there, and then the empty directory, go with the reap.
+    """
+    temproot, state = tmp_path / "temproot", tmp_path / "state"
+    temproot.mkdir()
+    env = {"PYTEST_DEBUG_TEMPROOT": str(temproot), "PYTEST_KAFKA_PATTERNS_STATE": str(state)}
+    run = start_run(tmp_path / "run", *(["-n", "2"] if xdist else []), count=2, env=env)
+    try:
+        run.wait_seen(2 if xdist else 1)
+        run.process.kill()
+        run.process.wait(timeout=30)
+        assert_gone(process_mark.alive, run.ports())
+    finally:
+        run.process.kill()
+    left_dirs = [p for p in temproot.glob("pytest-of-*/pytest-*") if not p.is_symlink()]
+    assert len(left_dirs) == 1, left_dirs
+    left = left_dirs[0]
+    assert (left / ".lock").exists()
+    assert list((state / "runs").glob("*.json")), "the run recorded what it wrote"
+    monkeypatch.setenv("PYTEST_KAFKA_PATTERNS_STATE", str(state))
+    removed = reaper.clean_dead_runs()
+    assert left in removed
+    assert not left.exists()
+    assert list((state / "runs").glob("*.json")) == []
