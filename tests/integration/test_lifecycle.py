@@ -11,6 +11,7 @@ import psutil
 import pytest
 
 from pytest_kafka_patterns import reaper
+from pytest_kafka_patterns.probes import wait_until
 from tests.reliability.runs import assert_gone, start_run
 
 # How every kind of ending (pass, fail, SIGINT, SIGTERM, SIGKILL of pytest or of its
@@ -104,7 +105,14 @@ def test_next_run_cleans_what_a_killed_runs_services_wrote(
     assert (left / ".lock").exists()
     assert list((state / "runs").glob("*.json")), "the run recorded what it wrote"
     monkeypatch.setenv("PYTEST_KAFKA_PATTERNS_STATE", str(state))
-    removed = reaper.clean_dead_runs()
-    assert left in removed
+    # The run's xdist workers notice their controller's death within seconds; until
+    # then the run is not dead and nothing of it may go.
+    removed: list[Path] = []
+
+    def reaped() -> bool:
+        removed.extend(reaper.clean_dead_runs())
+        return left in removed
+
+    assert wait_until(reaped, timeout=30, interval=0.2) is not None, removed
     assert not left.exists()
     assert list((state / "runs").glob("*.json")) == []
