@@ -56,21 +56,22 @@ from .assertions import (
     assert_delivered,
     assert_exactly_once_effect,
     assert_group_caught_up,
+    assert_no_more_records,
     assert_ordered_by_key,
     assert_routed_to_dlq,
     event_id_of,
     eventually,
+    expect_no_more,
     order_id_of,
 )
 from .reading import (
     PartitionProgress,
-    Record,
     committed_offsets,
-    expect_no_more,
     group_progress,
     high_watermarks,
     read_topic,
 )
+from .records import Record
 
 if TYPE_CHECKING:
     from .factories import (
@@ -119,6 +120,7 @@ __all__ += [
     "assert_delivered",
     "assert_exactly_once_effect",
     "assert_group_caught_up",
+    "assert_no_more_records",
     "assert_ordered_by_key",
     "assert_routed_to_dlq",
     "committed_offsets",

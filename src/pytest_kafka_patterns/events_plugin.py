@@ -24,9 +24,10 @@ import factory.random
 import pytest
 
 from . import parts
+from .assertions.no_more import expect_no_more
 from .config import OPTIONS_BY_DEST
 from .fixtures import settings_of
-from .reading import IsolationLevel, Record, expect_no_more, read_topic
+from .reading import IsolationLevel, Record, read_topic
 
 DEST = "kafka_patterns_seed"
 OPTION = OPTIONS_BY_DEST[DEST].flag

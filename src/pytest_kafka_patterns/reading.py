@@ -15,13 +15,19 @@ import time
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from typing import Any, Literal, TypeVar
+from dataclasses import dataclass
+from typing import Any, Literal
 
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 
-from .clients import json_deserializer, key_deserializer
 from .errors import KafkaPatternsError
+from .records import Header as Header
+from .records import HeaderSource as HeaderSource
+from .records import Record as Record
+from .records import decode_key as decode_key
+from .records import decode_value as decode_value
+from .records import last_header as last_header
+from .records import record_from as _record
 
 #: How long the broker may hold a Fetch for a partition with nothing new. Short, so an
 #: empty topic (high watermark 0 everywhere) reads in a few tens of milliseconds.
@@ -38,83 +44,6 @@ POLL_MS = 50
 
 IsolationLevel = Literal["read_committed", "read_uncommitted"]
 ISOLATION_LEVELS = ("read_committed", "read_uncommitted")
-
-
-#: One record header as Kafka clients give it: ``(key, value)``, the value ``None`` when null.
-Header = tuple[str, bytes | None]
-#: What :func:`last_header` accepts: a record (or look-alike with ``headers``), a list of
-#: ``(key, value)`` pairs, or a mapping (records built by hand in older tests).
-HeaderSource = Any
-_D = TypeVar("_D")
-
-
-def last_header(source: HeaderSource, name: str, default: _D | None = None) -> bytes | _D | None:
-    """The value of the last header called ``name`` (Kafka keeps repeats, in order), which
-    may be ``None`` (a null header); ``default`` when there is no such header.
-
-    ``source`` is a :class:`Record` or anything with ``headers`` (e.g. kafka-python's
-    ``ConsumerRecord``), a list of ``(key, value)`` pairs, or a mapping.
-    """
-    headers = getattr(source, "headers", source)
-    if not headers:
-        return default
-    if isinstance(headers, Mapping):
-        return headers.get(name, default)  # type: ignore[no-any-return]
-    found: Any = default
-    for key, value in headers:
-        if key == name:
-            found = value
-    return found  # type: ignore[no-any-return]
-
-
-@dataclass(frozen=True)
-class Record:
-    """One record as a test sees it: decoded key and value, headers as Kafka gives them."""
-
-    topic: str
-    partition: int
-    offset: int
-    key: str | bytes | None
-    """UTF-8-decoded key, the raw bytes when they are not UTF-8, or ``None``."""
-    value: Any
-    """JSON-decoded value, the raw bytes when they are not JSON, or ``None`` (tombstone)."""
-    headers: list[Header] = field(default_factory=list)
-    """``(key, value)`` pairs in produce order: repeated keys kept, a null value is ``None``.
-    :meth:`header` gives the last value of one."""
-    timestamp: int = -1
-    """Record timestamp in milliseconds since the epoch (-1 when the broker has none)."""
-
-    def header(self, name: str, default: _D | None = None) -> bytes | _D | None:
-        """The last value of header ``name`` (``None`` when null), else ``default``."""
-        return last_header(self.headers, name, default)
-
-    @property
-    def where(self) -> str:
-        """``topic[partition]@offset``, as failure messages print it."""
-        return f"{self.topic}[{self.partition}]@{self.offset}"
-
-
-#: Keys and values decode exactly as the consumer fixtures decode them.
-decode_key = key_deserializer
-decode_value = json_deserializer
-
-
-def _record(raw: Any, _new: Any = object.__new__) -> Record:
-    """A Record from a kafka-python ConsumerRecord (with undecoded key and value).
-
-    Fills the instance dict directly: a frozen dataclass's ``__init__`` pays one
-    ``object.__setattr__`` per field, which is a measurable share of a 100k-record read.
-    """
-    record: Record = _new(Record)
-    fields = record.__dict__
-    fields["topic"] = raw.topic
-    fields["partition"] = raw.partition
-    fields["offset"] = raw.offset
-    fields["key"] = decode_key(raw.key)
-    fields["value"] = decode_value(raw.value)
-    fields["headers"] = list(raw.headers) if raw.headers else []
-    fields["timestamp"] = raw.timestamp if raw.timestamp is not None else -1
-    return record
 
 
 class Transactions:
@@ -392,23 +321,31 @@ def _fetch_high_watermarks(
         consumer.poll(timeout_ms=_poll_ms(deadline))
 
 
-def expect_no_more(
+@dataclass(frozen=True)
+class Arrivals:
+    """What landed on a topic beyond a baseline while :func:`watch_for_records` watched."""
+
+    baseline: dict[int, int]
+    """The next offset of each partition when the watch began."""
+    records: list[Record]
+    """The records that landed (readable ones: see ``isolation_level``), by partition and
+    offset; empty when none did."""
+
+
+def watch_for_records(
     bootstrap_servers: str,
     topic: str,
     *,
     after: Sequence[Record] | Mapping[int, int] | None = None,
     within: float = 1.0,
     isolation_level: IsolationLevel = "read_committed",
-) -> None:
-    """Fail if a record lands on ``topic`` beyond ``after`` within ``within`` seconds.
+) -> Arrivals | None:
+    """Long-poll ``topic`` beyond ``after`` for up to ``within`` seconds, stopping at the
+    first readable record; ``None`` when the topic does not exist.
 
-    ``after`` is what the test already saw: the records :func:`read_topic` returned
-    (partitions without any are taken as empty) or ``{partition: next offset}``.
-    Without it, the baseline is each partition's high watermark right now. The check
-    long-polls Fetch from the baseline, so it fails as soon as a record arrives and
-    otherwise returns after ``within`` seconds. As with :func:`read_topic`, records of
-    aborted (or still open) transactions do not count unless
-    ``isolation_level="read_uncommitted"``.
+    ``after`` as in :func:`~pytest_kafka_patterns.assertions.assert_no_more_records`
+    (the assertion built on this): records already seen, ``{partition: next offset}``,
+    or ``None`` for each partition's high watermark right now.
     """
     __tracebackhide__ = True
     _check_isolation(isolation_level)
@@ -417,7 +354,7 @@ def expect_no_more(
     try:
         partitions = _partitions(consumer, topic, time.monotonic(), wait=False)
         if not partitions:
-            raise AssertionError(f"expect_no_more: topic {topic!r} does not exist")
+            return None
         tps = [TopicPartition(topic, partition) for partition in partitions]
         consumer.assign(tps)
         if after is None:
@@ -441,17 +378,8 @@ def expect_no_more(
                            for record in log.committed_only(partition, records)]
     finally:
         consumer.close()
-    if arrived:
-        from .assertions import formatting
-
-        arrived.sort(key=lambda record: (record.partition, record.offset))
-        raise AssertionError(
-            formatting.failure(
-                f"expect_no_more: {len(arrived)} new record(s) on {topic!r} within "
-                f"{within:g} s after offsets {formatting.offsets(baseline)}",
-                ("arrived", [formatting.describe_record(record) for record in arrived]),
-            )
-        )
+    arrived.sort(key=lambda record: (record.partition, record.offset))
+    return Arrivals(baseline, arrived)
 
 
 @dataclass(frozen=True)

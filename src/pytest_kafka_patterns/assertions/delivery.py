@@ -7,7 +7,8 @@ from collections.abc import Iterable
 from typing import Any
 
 from . import formatting
-from .ids import IdOf, event_id_of, id_or_none
+from .formatting import id_or_none
+from .ids import IdOf, event_id_of
 
 
 def index_by_id(

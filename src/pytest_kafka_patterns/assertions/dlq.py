@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from ..reading import last_header
+from ..records import last_header
 from . import formatting
 from .delivery import index_by_id, no_id_note, wanted_ids
 from .ids import IdOf, event_id_of

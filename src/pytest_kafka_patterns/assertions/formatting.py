@@ -16,10 +16,10 @@ from __future__ import annotations
 import difflib
 import json
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-from .ids import IdOf, id_or_none, is_record
+from .ids import IdOf, is_record, norm_id
 
 #: Entries shown per section before "... and N more".
 MAX_ITEMS = 20
@@ -282,3 +282,48 @@ def paths_to(needle: str, haystack: Any, prefix: str = "", depth: int = 2) -> li
         elif isinstance(inner, Mapping):
             paths.extend(paths_to(needle, inner, path + ".", depth - 1))
     return paths
+
+
+# --- a user's callback that raised (id_of, key_of, seq_of, effect_id_of) ---
+
+
+#: What an id extractor raises for an item of another shape: the item has no id.
+NO_ID_ERRORS = (KeyError, IndexError, TypeError, AttributeError, ValueError)
+
+
+def callback_name(fn: Any) -> str:
+    return str(getattr(fn, "__name__", None) or repr(fn))
+
+
+def callback_failed(role: str, fn: Any, item: Any, exc: BaseException) -> AssertionError:
+    """The ``AssertionError`` for a user's callback (``id_of``, ``key_of``, ``seq_of``,
+    ``effect_id_of``) that raised: it names the callback, the item (``topic[p]@offset``
+    for a record) and the exception (also chained as its cause)."""
+    place = where(item) or show(item_value(item))
+    return AssertionError(
+        printable(
+            f"{role}={callback_name(fn)} raised {type(exc).__name__}: {exc} on {place}"
+        )
+    )
+
+
+def call(role: str, fn: Callable[[Any], Any], item: Any, arg: Any = None) -> Any:
+    """``fn(arg if given else item)``; an exception becomes an ``AssertionError``."""
+    __tracebackhide__ = True
+    try:
+        return fn(item if arg is None else arg)
+    except Exception as exc:
+        raise callback_failed(role, fn, item, exc) from exc
+
+
+def id_or_none(id_of: IdOf, item: Any, role: str = "id_of") -> str | None:
+    """``id_of(item)`` normalised. An extractor that fails to look something up
+    (``KeyError``, ``TypeError``...) means "no id"; any other exception is an
+    ``AssertionError`` naming the item and the exception."""
+    __tracebackhide__ = True
+    try:
+        return norm_id(id_of(item))
+    except NO_ID_ERRORS:
+        return None
+    except Exception as exc:
+        raise callback_failed(role, id_of, item, exc) from exc

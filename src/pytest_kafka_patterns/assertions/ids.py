@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ..reading import Record
+from ..records import Record
 
 #: Extracts an id from a record, an event dict or an id; ``None`` when there is none.
 IdOf = Callable[[Any], Any]
@@ -59,50 +59,6 @@ def order_id_of(item: Any) -> str | None:
     if isinstance(value, str | bytes | bytearray) or (value is item and isinstance(value, int)):
         return norm_id(value)  # an id; or a record's JSON string or raw bytes (its value)
     return None
-
-
-#: What an id extractor raises for an item of another shape: the item has no id.
-NO_ID_ERRORS = (KeyError, IndexError, TypeError, AttributeError, ValueError)
-
-
-def callback_name(fn: Any) -> str:
-    return str(getattr(fn, "__name__", None) or repr(fn))
-
-
-def callback_failed(role: str, fn: Any, item: Any, exc: BaseException) -> AssertionError:
-    """The ``AssertionError`` for a user's callback (``id_of``, ``key_of``, ``seq_of``,
-    ``effect_id_of``) that raised: it names the callback, the item (``topic[p]@offset``
-    for a record) and the exception (also chained as its cause)."""
-    from . import formatting
-
-    place = formatting.where(item) or formatting.show(formatting.item_value(item))
-    return AssertionError(
-        formatting.printable(
-            f"{role}={callback_name(fn)} raised {type(exc).__name__}: {exc} on {place}"
-        )
-    )
-
-
-def call(role: str, fn: Callable[[Any], Any], item: Any, arg: Any = None) -> Any:
-    """``fn(arg if given else item)``; an exception becomes an ``AssertionError``."""
-    __tracebackhide__ = True
-    try:
-        return fn(item if arg is None else arg)
-    except Exception as exc:
-        raise callback_failed(role, fn, item, exc) from exc
-
-
-def id_or_none(id_of: IdOf, item: Any, role: str = "id_of") -> str | None:
-    """``id_of(item)`` normalised. An extractor that fails to look something up
-    (``KeyError``, ``TypeError``...) means "no id"; any other exception is an
-    ``AssertionError`` naming the item and the exception."""
-    __tracebackhide__ = True
-    try:
-        return norm_id(id_of(item))
-    except NO_ID_ERRORS:
-        return None
-    except Exception as exc:
-        raise callback_failed(role, id_of, item, exc) from exc
 
 
 def is_record(item: Any) -> bool:

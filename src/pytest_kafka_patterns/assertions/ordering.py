@@ -8,14 +8,8 @@ from typing import Any
 
 from . import formatting
 from .delivery import wanted_ids
-from .ids import (
-    IdOf,
-    call,
-    callback_name,
-    event_id_of,
-    id_or_none,
-    is_record,
-)
+from .formatting import call, callback_name, id_or_none
+from .ids import IdOf, event_id_of, is_record
 
 
 def record_key(record: Any) -> Any:

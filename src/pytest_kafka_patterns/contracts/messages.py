@@ -14,7 +14,7 @@ from typing import Any
 import jsonschema
 
 from ..assertions import formatting
-from ..reading import last_header
+from ..records import last_header
 from .model import Contract
 
 MISSING = object()
