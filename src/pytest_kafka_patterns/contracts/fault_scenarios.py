@@ -1,7 +1,7 @@
 """Fault scenarios on the group and the network: ``rebalance`` and ``network``.
 
-Registered in :data:`.scenarios.SCENARIOS` (imported at the end of :mod:`.scenarios`),
-so every contract runs them by default, after ``duplicates``, ``crash`` and ``poison``.
+Listed in :data:`.scenarios.SCENARIOS`, so every contract runs them by default, after
+``duplicates``, ``crash`` and ``poison``.
 
 * ``rebalance`` - while the consumer under test works through the stream, a second group
   member (:func:`~pytest_kafka_patterns.faults.second_member`) joins, holds partitions
@@ -37,9 +37,9 @@ from kafka import KafkaAdminClient
 from ..errors import KafkaPatternsError
 from ..faults import ProxiedBroker, second_member, start_proxied_broker
 from ..topics import create_topic
+from .context import ScenarioContext, Timeline
 from .harness import ConsumerProcess, HarnessEnv, wait_until
 from .model import Contract
-from .scenarios import ScenarioContext, Timeline, register_scenario
 
 #: How long the second member holds its partitions (paused) before it leaves.
 HOLD_SECONDS = 2.0
@@ -93,7 +93,6 @@ def _supervise(ctx: ScenarioContext, process: ConsumerProcess, fault: str) -> Co
     return ctx.start()
 
 
-@register_scenario("rebalance")
 def rebalance(ctx: ScenarioContext) -> None:
     """A second group member joins mid-stream, holds partitions (paused), then leaves."""
     first, second = _halves(ctx)
@@ -123,7 +122,7 @@ def rebalance(ctx: ScenarioContext) -> None:
         )
 
 
-def _embedded_available(contract: Contract) -> bool:
+def embedded_available(contract: Contract) -> bool:
     """The ``network`` scenario needs a Tansu binary (for its own proxied broker)."""
     from ..backends.embedded import find_tansu
 
@@ -169,7 +168,6 @@ def _proxied(ctx: ScenarioContext) -> Iterator[tuple[ScenarioContext, ProxiedBro
         ctx.timeline.add("stopped the proxied broker")
 
 
-@register_scenario("network", applies=_embedded_available)
 def network(ctx: ScenarioContext) -> None:
     """Through a TCP proxy: latency, then a cut longer than a session timeout, restore."""
     first, second = _halves(ctx)

@@ -1,0 +1,348 @@
+"""What a scenario runs with: :class:`ScenarioContext` (produce, start consumers, wait,
+check the guarantee), its :class:`Timeline` and :class:`ScenarioResult`, and the seeded
+events it produces.
+
+The scenarios themselves build on this module: the built-in ones in :mod:`.scenarios`,
+the group and network faults in :mod:`.fault_scenarios`; :mod:`.scenarios` lists them all.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+import uuid
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from kafka import KafkaConsumer, TopicPartition
+from kafka.errors import KafkaError
+from kafka.structs import OffsetAndMetadata
+from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_fixed
+
+from ..assertions import (
+    assert_delivered,
+    assert_exactly_once_effect,
+    assert_ordered_by_key,
+)
+from ..assertions.formatting import printable
+from ..clients import new_producer
+from ..reading import Record, committed_offsets, high_watermarks, read_topic
+from .harness import ConsumerProcess, Harness, HarnessEnv, wait_until
+from .messages import field_at
+from .model import Contract
+from .runner import RunnerConfig
+
+#: How long the consumer may keep going after it looks done, so late duplicates show.
+SETTLE_SECONDS = 0.3
+#: How long to wait for poison in the DLQ once every other event is handled.
+DLQ_WAIT_SECONDS = 8.0
+#: A consumer whose group is caught up but which adds no effect for this long is done.
+STALL_SECONDS = 3.0
+
+class Timeline:
+    """What happened when, in seconds since the scenario started."""
+
+    def __init__(self) -> None:
+        self.started = time.monotonic()
+        self.entries: list[str] = []
+
+    def add(self, text: str) -> None:
+        self.entries.append(f"{time.monotonic() - self.started:6.2f}s  {text}")
+
+
+@dataclass
+class ScenarioResult:
+    """A scenario's outcome: the seed, the fault timeline and the assertion's message."""
+
+    contract: str
+    scenario: str
+    seed: int
+    timeline: list[str]
+    seconds: float
+    error: str | None = None
+    notes: list[str] = field(default_factory=list)
+    """What a passing run should not hide: far slower than the contract's other
+    scenarios, a wait that ran out."""
+
+    @property
+    def passed(self) -> bool:
+        return self.error is None
+
+    def report(self) -> str:
+        status = "passed" if self.passed else "FAILED"
+        lines = [
+            f"contract {self.contract!r}, scenario {self.scenario!r} {status} "
+            f"in {self.seconds:.1f} s (seed {self.seed}; reproduce with "
+            f'"faults": {{"seed": {self.seed}}} in the contract or seed={self.seed})',
+            *(f"note: {note}" for note in self.notes),
+            "fault timeline:",
+            *(f"  {entry}" for entry in self.timeline),
+        ]
+        if self.error:
+            lines += ["assertion:", self.error]
+        return printable("\n".join(lines))  # log tails may hold terminal control codes
+
+    def check(self) -> None:
+        """Raise ``AssertionError`` with :meth:`report` if the scenario failed."""
+        if self.error is not None:
+            raise AssertionError(self.report())
+
+
+def make_events(rng: random.Random, count: int) -> list[dict[str, Any]]:
+    """``count`` order events from ``rng``: per order an ``order.created``, then an
+    ``order.status_changed`` (so each key has a history whose order matters)."""
+    orders = max(1, count // 2)
+    ids = [f"order_{rng.getrandbits(32):08x}" for _ in range(orders)]
+    events: list[dict[str, Any]] = []
+    stamp = "2026-01-01T00:00:00"
+    for index in range(count):
+        order_id = ids[index % orders]
+        event_id = str(uuid.UUID(int=rng.getrandbits(128), version=4))
+        if index < orders:
+            quantity = rng.randint(1, 3)
+            price = round(rng.uniform(1, 100), 2)
+            data: dict[str, Any] = {
+                "order_id": order_id,
+                "user_id": f"user_{rng.randint(1, 50)}",
+                "items": [{"product_id": f"prod_{rng.randint(1, 9)}", "name": "Widget",
+                           "price": price, "quantity": quantity}],
+                "total": round(price * quantity, 2),
+                "status": "pending",
+                "created_at": stamp,
+            }
+            events.append({"event_type": "order.created", "event_id": event_id,
+                           "timestamp": stamp, "data": data})
+        else:
+            data = {"order_id": order_id, "status": rng.choice(["confirmed", "shipped"]),
+                    "updated_at": stamp}
+            events.append({"event_type": "order.status_changed", "event_id": event_id,
+                           "timestamp": stamp, "data": data})
+    return events
+
+
+@dataclass
+class ScenarioContext:
+    """Everything a scenario needs; helpers produce, start consumers, wait and check."""
+
+    contract: Contract
+    env: HarnessEnv
+    harness: Harness
+    seed: int
+    rng: random.Random
+    timeline: Timeline
+    topic: str
+    group_id: str
+    effects_key: str
+    redis: Any
+    events: list[dict[str, Any]]
+    retry_topic: str | None = None
+    dlq_topic: str | None = None
+    output_topics: tuple[str, ...] = ()
+    poison: list[dict[str, Any]] = field(default_factory=list)
+    poison_failures: int = 0
+    consumer_bootstrap: str = ""
+    """Where consumers connect; a proxy scenario may point it at its proxy."""
+    _last_count: int = -1
+    _last_change: float = 0.0
+    _last_check: float = 0.0
+    _stalled: bool = False
+
+    def key_of(self, event: dict[str, Any]) -> str:
+        path = self.contract.key_equals or "data.order_id"
+        return str(field_at(event, path))
+
+    def produce(self, events: Sequence[dict[str, Any]], note: str = "") -> None:
+        producer = new_producer(self.env.bootstrap_servers)
+        try:
+            for event in events:
+                producer.send(self.topic, key=self.key_of(event), value=event)
+            producer.flush()
+        finally:
+            producer.close()
+        keys = len({self.key_of(event) for event in events})
+        self.timeline.add(f"produced {len(events)} event(s) on {keys} "
+                          f"key(s) to {self.topic}{note}")
+
+    def runner_config(self, crash_after: int | None = None) -> RunnerConfig:
+        dlq = self.contract.dlq
+        return RunnerConfig(
+            bootstrap_servers=self.consumer_bootstrap or self.env.bootstrap_servers,
+            topic=self.topic,
+            group_id=self.group_id,
+            redis_url=self.env.redis_url,
+            effects_key=self.effects_key,
+            consumer_overrides=dict(self.env.consumer_defaults),
+            poison=frozenset(str(event["event_id"]) for event in self.poison),
+            poison_failures=self.poison_failures,
+            retry_topic=self.retry_topic,
+            dlq_topic=self.dlq_topic,
+            max_retries=dlq.max_retries if dlq else 0,
+            crash_after=crash_after,
+            output_topics=self.output_topics,
+        )
+
+    def start(self, crash_after: int | None = None) -> ConsumerProcess:
+        label = f"consumer #{len(self.harness.processes) + 1}"
+        process = self.harness.start(self.runner_config(crash_after), label)
+        self._last_count = -1  # a new incarnation gets its own STALL_SECONDS
+        crash = f", crashes after effect #{crash_after}" if crash_after is not None else ""
+        self.timeline.add(f"started {label} (pid {process.pid}{crash})")
+        return process
+
+    def effects(self) -> list[str]:
+        return [raw.decode() for raw in self.redis.lrange(self.effects_key, 0, -1)]
+
+    def _permanent_poison(self) -> set[str]:
+        if self.poison_failures != 0:
+            return set()
+        return {str(e["event_id"]) for e in self.poison}
+
+    def acted_on(self) -> list[dict[str, Any]]:
+        """The events that must have an effect (the contract's ``acts_on``)."""
+        return [e for e in self.events if self.contract.acts_on_event(e)]
+
+    def _expected_ids(self) -> set[str]:
+        return {str(e["event_id"]) for e in self.acted_on()} - self._permanent_poison()
+
+    def _caught_up(self) -> bool:
+        try:
+            committed = committed_offsets(self.env.bootstrap_servers, self.group_id, self.topic)
+            ends = high_watermarks(self.env.bootstrap_servers, self.topic, timeout=2.0)
+        except Exception:  # the broker is busy rebalancing: ask again later
+            return False
+        return all(committed.get(partition, 0) >= end for partition, end in ends.items())
+
+    def wait_done(self, process: ConsumerProcess, timeout: float | None = None) -> bool:
+        """Wait until every expected event has an effect and the group has committed to
+        the end of the topic (and the poison is in the DLQ). False when the consumer
+        exits, the timeout passes, or it stalls: caught up, yet no new effect for
+        :data:`STALL_SECONDS`."""
+        timeout = self.contract.faults.timeout if timeout is None else timeout
+        expected = self._expected_ids()
+        self._stalled = False
+
+        def exited() -> bool:
+            return process.exit_code() is not None
+
+        done = wait_until(lambda: expected <= set(self.effects()), timeout,
+                          abort=lambda: exited() or self.stalled())
+        done = done and wait_until(self._caught_up, timeout, interval=0.3, abort=exited)
+        if done and self.dlq_topic and self.poison and self.poison_failures == 0:
+            done = wait_until(lambda: len(self.dlq_records()) >= len(self.poison),
+                              DLQ_WAIT_SECONDS, interval=0.5, abort=exited)
+        if done:
+            time.sleep(SETTLE_SECONDS)
+        return done
+
+    def stalled(self) -> bool:
+        """True once the effect count has not changed for :data:`STALL_SECONDS` while the
+        group is caught up (the consumer skipped or lost what is missing)."""
+        count = int(self.redis.llen(self.effects_key))
+        now = time.monotonic()
+        if count != self._last_count:
+            self._last_count, self._last_change = count, now
+            return False
+        if now - self._last_change < STALL_SECONDS or now - self._last_check < 0.5:
+            return False
+        self._last_check = now
+        self._stalled = self._caught_up()
+        return self._stalled
+
+    def finish(self, process: ConsumerProcess) -> None:
+        """Let ``process`` finish the work, then stop it (SIGTERM, then SIGKILL)."""
+        done = self.wait_done(process)
+        code = process.exit_code()
+        if code is not None:
+            self.timeline.add(f"{process.label} exited with {code} on its own; log tail:\n"
+                              + process.log_tail())
+        elif not done and self._stalled:
+            self.timeline.add(f"{process.label} stalled: its group is caught up, yet no new "
+                              f"effect for {STALL_SECONDS:g} s")
+        elif not done:
+            self.timeline.add(f"{process.label} did not finish the work in "
+                              f"{self.contract.faults.timeout:.0f} s")
+        process.stop()
+        self.timeline.add(f"stopped {process.label}: {len(self.effects())} effect(s) recorded")
+
+    def dlq_records(self) -> list[Record]:
+        if not self.dlq_topic:
+            return []
+        return read_topic(self.env.bootstrap_servers, self.dlq_topic, timeout=2.0)
+
+    def check_guarantee(self) -> None:
+        """The contract's guarantee, over the effects recorded so far."""
+        effects = self.effects()
+        permanent = self._permanent_poison()
+        expected = [e for e in self.acted_on() if str(e["event_id"]) not in permanent]
+        # An effect of anything else (an ignored event type, permanent poison) is wrong too.
+        try:
+            if self.contract.delivery == "effectively-once":
+                assert_exactly_once_effect(effects, expected, allow_extra=False)
+            else:
+                assert_delivered(effects, expected, exactly_once=False, allow_extra=False)
+        except AssertionError as exc:
+            notes = self.unwanted_effects_notes(effects, expected)
+            if not notes:
+                raise
+            raise AssertionError("\n".join([str(exc), *notes])) from None
+        if self.contract.ordering:
+            by_id = {str(e["event_id"]): e for e in self.acted_on()}
+            first: list[Record] = []
+            for ident in dict.fromkeys(effects):  # first effect of each event, in order
+                if ident in by_id:
+                    event = by_id[ident]
+                    first.append(Record("effects", 0, len(first), self.key_of(event), event))
+            assert_ordered_by_key(first, expected=self.acted_on())
+
+    def unwanted_effects_notes(
+        self, effects: Sequence[str], expected: Sequence[dict[str, Any]]
+    ) -> list[str]:
+        """Name what the effects of events that must have none were: event types outside
+        ``acts_on`` (with counts), and permanent poison."""
+        wanted = {str(event["event_id"]) for event in expected}
+        produced = {str(event["event_id"]): event for event in self.events}
+        poison = self._permanent_poison()
+        outside: Counter[str] = Counter()
+        poisoned = 0
+        for ident in effects:
+            event = produced.get(ident)
+            if ident in wanted or event is None:
+                continue
+            if ident in poison:
+                poisoned += 1
+            elif not self.contract.acts_on_event(event):
+                outside[str(event.get("event_type"))] += 1
+        notes = []
+        if outside:
+            acts_on = ", ".join(self.contract.acts_on or ())
+            kinds = ", ".join(f"{kind} x{count}" for kind, count in sorted(outside.items()))
+            notes.append(f"  note: {sum(outside.values())} effect(s) of event types outside "
+                         f"acts_on ({acts_on}): {kinds}")
+        if poisoned:
+            notes.append(f"  note: {poisoned} effect(s) of events poisoned on every attempt "
+                         f"(they belong in the DLQ only)")
+        return notes
+
+    def reset_group(self, offset: int = 0) -> None:
+        """Commit ``offset`` on every partition for the (stopped) group: a re-read.
+
+        The group refuses while a stopped member that did not leave (SIGKILLed) is still
+        in it, so this retries until that member's session has expired."""
+        session = float(self.env.consumer_defaults.get("session_timeout_ms", 10_000)) / 1000
+        consumer = KafkaConsumer(bootstrap_servers=self.env.bootstrap_servers,
+                                 group_id=self.group_id, enable_auto_commit=False,
+                                 **dict(self.env.consumer_defaults))
+        try:
+            partitions = sorted(consumer.partitions_for_topic(self.topic) or ())
+            tps = [TopicPartition(self.topic, p) for p in partitions]
+            consumer.assign(tps)
+            meta = (offset, "", -1)[: len(OffsetAndMetadata._fields)]
+            Retrying(stop=stop_after_delay(2 * session + 1.0), wait=wait_fixed(0.2),
+                     retry=retry_if_exception_type(KafkaError), reraise=True)(
+                consumer.commit, {tp: OffsetAndMetadata(*meta) for tp in tps})
+        finally:
+            consumer.close(autocommit=False)
+        self.timeline.add(f"reset group {self.group_id} to offset {offset} on "
+                          f"{len(tps)} partition(s)")
