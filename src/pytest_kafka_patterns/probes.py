@@ -1,4 +1,4 @@
-"""Cheap readiness probes that speak each protocol, and a deadline-bound wait on them.
+"""Cheap readiness probes that speak each protocol (waited on with :func:`.waiting.wait_until`).
 
 The probes use raw sockets on purpose: building a full client per poll costs tens of
 milliseconds, and a probe must answer "not yet" fast while a service boots.
@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import socket
 import struct
-import time
-from collections.abc import Callable
 
-from tenacity import RetryError, Retrying, retry_if_result, stop_after_delay, wait_fixed
+from .waiting import wait_until as wait_until  # the one poller; imported from here too
 
 _API_VERSIONS_KEY = 18
 _METADATA_KEY = 3
@@ -120,25 +118,6 @@ def redis_ping(host: str, port: int, timeout: float = 0.5, password: str | None 
     except OSError:
         return False
     return b"+PONG" in reply
-
-
-def wait_until(
-    check: Callable[[], bool],
-    timeout: float,
-    interval: float = 0.01,
-) -> float | None:
-    """Poll ``check`` until it returns True; return seconds taken, or None on timeout."""
-    started = time.monotonic()
-    retrying = Retrying(
-        stop=stop_after_delay(timeout),
-        wait=wait_fixed(interval),
-        retry=retry_if_result(lambda ok: not ok),
-    )
-    try:
-        retrying(check)
-    except RetryError:
-        return None
-    return time.monotonic() - started
 
 
 def split_host_port(address: str, default_port: int) -> tuple[str, int]:

@@ -28,6 +28,7 @@ from .records import decode_key as decode_key
 from .records import decode_value as decode_value
 from .records import last_header as last_header
 from .records import record_from as _record
+from .waiting import poll
 
 #: How long the broker may hold a Fetch for a partition with nothing new. Short, so an
 #: empty topic (high watermark 0 everywhere) reads in a few tens of milliseconds.
@@ -209,11 +210,9 @@ def gc_paused() -> Iterator[None]:
 
 def _partitions(consumer: KafkaConsumer, topic: str, deadline: float, wait: bool) -> list[int]:
     """The topic's partition ids; with ``wait``, retry until the topic exists or time is up."""
-    while True:
-        partitions = consumer.partitions_for_topic(topic)
-        if partitions or not wait or time.monotonic() >= deadline:
-            return sorted(partitions or ())
-        time.sleep(0.05)
+    timeout = max(0.0, deadline - time.monotonic()) if wait else 0.0
+    polled = poll(lambda: consumer.partitions_for_topic(topic), timeout=timeout, interval=0.05)
+    return sorted(polled.value or ())
 
 
 def _poll_ms(deadline: float) -> int:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
-from typing import TypeVar
+from typing import TypeVar, cast
+
+from ..waiting import any_result, poll
 
 T = TypeVar("T")
 
@@ -17,21 +18,15 @@ def eventually(check: Callable[[], T], *, timeout: float = 10.0, interval: float
     and how many attempts were made.
     """
     __tracebackhide__ = True
-    started = time.monotonic()
-    deadline = started + timeout
-    attempts = 0
-    while True:
-        attempts += 1
-        try:
-            return check()
-        except AssertionError as exc:
-            now = time.monotonic()
-            if now + interval > deadline:
-                name = getattr(check, "__name__", repr(check))
-                waited = f"eventually({name}): still failing after {now - started:.2f} s " \
-                         f"({attempts} attempt{'s' if attempts > 1 else ''}, " \
-                         f"timeout={timeout:g} s)"
-                message = str(exc)
-                exc.args = (f"{waited}; last failure:\n{message}" if message else waited,)
-                raise
-        time.sleep(interval)
+    polled = poll(check, timeout=timeout, interval=interval, done=any_result,
+                  retry_on=AssertionError)
+    if polled.error is None:
+        return cast(T, polled.value)
+    name = getattr(check, "__name__", repr(check))
+    attempts = polled.attempts
+    waited = f"eventually({name}): still failing after {polled.seconds:.2f} s " \
+             f"({attempts} attempt{'s' if attempts > 1 else ''}, timeout={timeout:g} s)"
+    message = str(polled.error)
+    polled.error.args = (f"{waited}; last failure:\n{message}" if message else waited,)
+    raise polled.error
+

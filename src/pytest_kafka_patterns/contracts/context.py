@@ -19,7 +19,6 @@ from typing import Any
 from kafka import KafkaConsumer, TopicPartition
 from kafka.errors import KafkaError
 from kafka.structs import OffsetAndMetadata
-from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_fixed
 
 from ..assertions import (
     assert_delivered,
@@ -29,7 +28,8 @@ from ..assertions import (
 from ..assertions.formatting import printable
 from ..clients import new_producer
 from ..reading import Record, committed_offsets, high_watermarks, read_topic
-from .harness import ConsumerProcess, Harness, HarnessEnv, wait_until
+from ..waiting import any_result, poll
+from .harness import ConsumerProcess, Harness, HarnessEnv
 from .messages import field_at
 from .model import Contract
 from .runner import RunnerConfig
@@ -226,12 +226,12 @@ class ScenarioContext:
         def exited() -> bool:
             return process.exit_code() is not None
 
-        done = wait_until(lambda: expected <= set(self.effects()), timeout,
-                          abort=lambda: exited() or self.stalled())
-        done = done and wait_until(self._caught_up, timeout, interval=0.3, abort=exited)
+        done = poll(lambda: expected <= set(self.effects()), timeout=timeout,
+                    abort=lambda: exited() or self.stalled()).done
+        done = done and poll(self._caught_up, timeout=timeout, interval=0.3, abort=exited).done
         if done and self.dlq_topic and self.poison and self.poison_failures == 0:
-            done = wait_until(lambda: len(self.dlq_records()) >= len(self.poison),
-                              DLQ_WAIT_SECONDS, interval=0.5, abort=exited)
+            done = poll(lambda: len(self.dlq_records()) >= len(self.poison),
+                        timeout=DLQ_WAIT_SECONDS, interval=0.5, abort=exited).done
         if done:
             time.sleep(SETTLE_SECONDS)
         return done
@@ -339,9 +339,11 @@ class ScenarioContext:
             tps = [TopicPartition(self.topic, p) for p in partitions]
             consumer.assign(tps)
             meta = (offset, "", -1)[: len(OffsetAndMetadata._fields)]
-            Retrying(stop=stop_after_delay(2 * session + 1.0), wait=wait_fixed(0.2),
-                     retry=retry_if_exception_type(KafkaError), reraise=True)(
-                consumer.commit, {tp: OffsetAndMetadata(*meta) for tp in tps})
+            offsets = {tp: OffsetAndMetadata(*meta) for tp in tps}
+            committed = poll(lambda: consumer.commit(offsets), timeout=2 * session + 1.0,
+                             interval=0.2, done=any_result, retry_on=KafkaError)
+            if committed.error is not None:
+                raise committed.error
         finally:
             consumer.close(autocommit=False)
         self.timeline.add(f"reset group {self.group_id} to offset {offset} on "

@@ -37,8 +37,9 @@ from kafka import KafkaAdminClient
 from ..errors import KafkaPatternsError
 from ..faults import ProxiedBroker, second_member, start_proxied_broker
 from ..topics import create_topic
+from ..waiting import poll
 from .context import ScenarioContext, Timeline
-from .harness import ConsumerProcess, HarnessEnv, wait_until
+from .harness import ConsumerProcess, HarnessEnv
 from .model import Contract
 
 #: How long the second member holds its partitions (paused) before it leaves.
@@ -68,8 +69,8 @@ def _halves(ctx: ScenarioContext) -> tuple[list[dict[str, Any]], list[dict[str, 
 
 
 def _wait_first_effect(ctx: ScenarioContext, exited: Callable[[], bool]) -> bool:
-    return wait_until(lambda: bool(ctx.redis.llen(ctx.effects_key)), FIRST_EFFECT_TIMEOUT,
-                      abort=exited)
+    return poll(lambda: bool(ctx.redis.llen(ctx.effects_key)), timeout=FIRST_EFFECT_TIMEOUT,
+                abort=exited).done
 
 
 def _supervise(ctx: ScenarioContext, process: ConsumerProcess, fault: str) -> ConsumerProcess:
@@ -102,8 +103,8 @@ def rebalance(ctx: ScenarioContext) -> None:
         ctx.timeline.add(f"{process.label} recorded no effect in {FIRST_EFFECT_TIMEOUT:g} s")
     with second_member(ctx.env.bootstrap_servers, ctx.topic, ctx.group_id, HOLD_SECONDS,
                        ctx.env.consumer_defaults, join_timeout=JOIN_TIMEOUT) as member:
-        wait_until(lambda: member.timeline.assigned_at is not None
-                   or member.timeline.left_at is not None, JOIN_TIMEOUT + 1.0)
+        poll(lambda: member.timeline.assigned_at is not None
+             or member.timeline.left_at is not None, timeout=JOIN_TIMEOUT + 1.0)
         ctx.produce(second, " (second half, while the second member holds partitions)")
     record = member.timeline
     _add_at(ctx.timeline, record.started_at, f"second member joins group {ctx.group_id}")

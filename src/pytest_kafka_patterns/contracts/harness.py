@@ -16,7 +16,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -126,14 +125,3 @@ class Harness:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-
-def wait_until(predicate: Callable[[], bool], timeout: float, interval: float = 0.05,
-               abort: Callable[[], bool] | None = None) -> bool:
-    """Poll ``predicate`` until true (True) or ``timeout``/``abort()`` (False)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        if predicate():
-            return True
-        if time.monotonic() >= deadline or (abort is not None and abort()):
-            return False
-        time.sleep(interval)

@@ -29,9 +29,10 @@ from pathlib import Path
 import redis
 
 from ..assertions import assert_routed_to_dlq
+from ..waiting import poll
 from . import fault_scenarios
 from .context import ScenarioContext, ScenarioResult, Timeline, make_events
-from .harness import ConsumerProcess, Harness, HarnessEnv, wait_until
+from .harness import ConsumerProcess, Harness, HarnessEnv
 from .model import Contract
 
 __all__ = [
@@ -108,11 +109,11 @@ def crash(ctx: ScenarioContext) -> None:
         def crashed(process: ConsumerProcess = process, point: int = point) -> bool:
             return process.exit_code() is not None or len(ctx.effects()) >= point
 
-        reached = wait_until(crashed, ctx.contract.faults.timeout, abort=ctx.stalled)
+        reached = poll(crashed, timeout=ctx.contract.faults.timeout, abort=ctx.stalled).done
         if reached and ctx.contract.callable is not None:
             # A runner callable kills itself right after recording the effect; let it, so
             # the crash point is its own and not a race with our kill.
-            wait_until(lambda: process.exit_code() is not None, SELF_KILL_GRACE)  # noqa: B023
+            poll(lambda: process.exit_code() is not None, timeout=SELF_KILL_GRACE)  # noqa: B023
         self_killed = process.exit_code() is not None
         process.kill()
         recorded = ctx.effects()
