@@ -19,6 +19,7 @@ from pytest_kafka_patterns import (
     group_progress,
     high_watermarks,
     read_topic,
+    reading,
 )
 
 Read = Callable[..., list[Record]]
@@ -208,6 +209,23 @@ def test_end_comes_from_fetch_high_watermark_not_list_offsets(
     records = read_topic(kafka_bootstrap_servers, kafka_topic)  # min_records=0: end by HW only
     assert [r.value["n"] for r in records] == list(range(7))
     assert high_watermarks(kafka_bootstrap_servers, kafka_topic) == {0: 7, 1: 0, 2: 0}
+
+
+def test_read_ends_at_the_high_watermark_not_at_the_first_poll(
+    kafka_topic: str, kafka_producer: KafkaProducer, kafka_bootstrap_servers: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Issue 12: with ``min_records=0`` only the high watermarks tell the read it is done.
+    Polls hand over two records at a time here, so a read that stopped before every
+    partition's position reached its high watermark would miss records."""
+    for n in range(12):
+        kafka_producer.send(kafka_topic, value={"n": n}, partition=n % 3)
+    kafka_producer.flush()
+    monkeypatch.setattr(reading, "MAX_POLL_RECORDS", 2)
+    records = read_topic(kafka_bootstrap_servers, kafka_topic)
+    assert sorted(r.value["n"] for r in records) == list(range(12))
+    assert [(r.partition, r.offset) for r in records] == [
+        (p, offset) for p in range(3) for offset in range(4)]
 
 
 def test_expect_no_more_passes_when_quiet(

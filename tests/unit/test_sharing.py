@@ -179,3 +179,26 @@ def test_a_user_learns_at_once_that_the_owner_died(tmp_path) -> None:
     finally:
         owner_process.kill()
         owner_process.wait()
+
+
+def test_the_owner_waits_for_a_live_user_before_stopping(tmp_path) -> None:
+    """Issue 12: the service must outlive every live user; the owner's release returns
+    (and stops the service) only once the last one is gone."""
+    stops: list[int] = []
+    owner = SharedService(tmp_path, "svc")
+    owner.acquire(lambda: ("d", lambda: stops.append(1)))
+    live = subprocess.Popen(["sleep", "30"])
+    try:
+        _add_user(tmp_path, ProcessId.of(live.pid))
+        releasing = threading.Thread(target=owner.release, daemon=True)
+        releasing.start()
+        releasing.join(0.5)
+        assert releasing.is_alive(), "the owner did not wait for its live user"
+        assert stops == [], "the service was stopped under a live user"
+        live.kill()  # the user is gone (a zombie until waited for: dead all the same)
+        releasing.join(10)
+        assert not releasing.is_alive(), "the owner still waits after its user left"
+        assert stops == [1]
+    finally:
+        live.kill()
+        live.wait()
