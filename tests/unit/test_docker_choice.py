@@ -22,6 +22,9 @@ from pytest_kafka_patterns.backends import docker as docker_backend
 from pytest_kafka_patterns.config import DEFAULT_KAFKA_IMAGE, KafkaSettings, RedisSettings
 from pytest_kafka_patterns.errors import BackendUnavailable
 
+#: A timeout no "at once" answer comes near (how fast it is: benchmarks/quick_checks.py).
+NEVER = 30.0
+
 
 @pytest.mark.parametrize(
     ("image", "kind"),
@@ -128,8 +131,8 @@ def test_no_socket_means_false_at_once(
 ) -> None:
     monkeypatch.setenv("DOCKER_HOST", f"unix://{socket_dir}/absent.sock")
     started = time.monotonic()
-    assert docker_backend.docker_available() is False
-    assert time.monotonic() - started < 0.1
+    assert docker_backend.docker_available(timeout=NEVER) is False
+    assert time.monotonic() - started < NEVER / 2  # not a wait for the timeout
 
 
 def test_a_closed_socket_means_false_fast(
@@ -141,8 +144,8 @@ def test_a_closed_socket_means_false_fast(
     listener.close()
     monkeypatch.setenv("DOCKER_HOST", f"unix://{path}")
     started = time.monotonic()
-    assert docker_backend.docker_available() is False
-    assert time.monotonic() - started < 0.1
+    assert docker_backend.docker_available(timeout=NEVER) is False
+    assert time.monotonic() - started < NEVER / 2  # not a wait for the timeout
 
 
 def test_an_engine_answering_ok_is_available_and_cached(

@@ -109,8 +109,8 @@ def test_latency_delays_each_direction(proxy: TcpProxy) -> None:
         started = time.monotonic()
         round_trip(sock, b"fast")
         after = time.monotonic() - started
-    assert fast < 0.1 and after < 0.1
-    assert 0.4 <= slow < 0.8  # 0.2 s up and 0.2 s down
+    assert slow >= 0.4  # 0.2 s up and 0.2 s down
+    assert fast < slow / 2 and after < slow / 2  # no delay before, none after the reset
 
 
 def test_latency_keeps_throughput(proxy: TcpProxy) -> None:
