@@ -3,10 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from importlib import import_module
 
 import pytest
 
+from pytest_kafka_patterns._kafka_quiet import import_kafka
 from tests.reliability.runs import LOCAL_BACKENDS, ProcessMark
+
+# pytester's in-process runs drop, when they end, every module first imported during the
+# run. The plugin imports kafka-python, redis and factory-boy only when a test needs them
+# (issue 14), so each inner run would import them afresh, beside the copies this process
+# already holds: two ``NewTopic`` classes, and kafka-python rejects the "wrong" one. Import
+# them once here, for every inner run to share.
+import_kafka()
+for _module in ("redis", "pytest_kafka_patterns.topics", "pytest_kafka_patterns.clients",
+                "pytest_kafka_patterns.reading", "pytest_kafka_patterns.factories"):
+    import_module(_module)
 
 
 @pytest.fixture

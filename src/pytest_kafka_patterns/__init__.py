@@ -4,76 +4,32 @@ effects)."""
 
 from __future__ import annotations
 
-from . import _kafka_quiet  # noqa: F401  (first: kafka-python, imported without its warnings)
-from .backends import KafkaBroker, RedisServer
-from .capabilities import CAPABILITIES
-from .config import KafkaSettings, RedisSettings, Settings
-from .errors import (
-    BackendUnavailable,
-    ConfigError,
-    KafkaPatternsError,
-    ServiceStartError,
-    ServiceUnreachable,
-)
-from .fixtures import (
-    kafka_admin_fixture,
-    kafka_broker_fixture,
-    kafka_consumer_factory_fixture,
-    kafka_producer_factory_fixture,
-    kafka_topic_factory_fixture,
-    redis_client_fixture,
-    redis_server_fixture,
-)
-
-__version__ = "0.1.0"
-
-__all__ = [
-    "CAPABILITIES",
-    "BackendUnavailable",
-    "ConfigError",
-    "KafkaBroker",
-    "KafkaPatternsError",
-    "KafkaSettings",
-    "RedisServer",
-    "RedisSettings",
-    "ServiceStartError",
-    "ServiceUnreachable",
-    "Settings",
-    "__version__",
-    "kafka_admin_fixture",
-    "kafka_broker_fixture",
-    "kafka_consumer_factory_fixture",
-    "kafka_producer_factory_fixture",
-    "kafka_topic_factory_fixture",
-    "redis_client_fixture",
-    "redis_server_fixture",
-]
-
-# --- events, reading, assertions (issue 3) ---
+from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
-from .assertions import (
-    assert_delivered,
-    assert_exactly_once_effect,
-    assert_group_caught_up,
-    assert_no_more_records,
-    assert_ordered_by_key,
-    assert_routed_to_dlq,
-    event_id_of,
-    eventually,
-    expect_no_more,
-    order_id_of,
-)
-from .reading import (
-    PartitionProgress,
-    committed_offsets,
-    group_progress,
-    high_watermarks,
-    read_topic,
-)
-from .records import Record
-
 if TYPE_CHECKING:
+    from .assertions import (
+        assert_delivered,
+        assert_exactly_once_effect,
+        assert_group_caught_up,
+        assert_no_more_records,
+        assert_ordered_by_key,
+        assert_routed_to_dlq,
+        event_id_of,
+        eventually,
+        expect_no_more,
+        order_id_of,
+    )
+    from .backends import KafkaBroker, RedisServer
+    from .capabilities import CAPABILITIES
+    from .config import KafkaSettings, RedisSettings, Settings
+    from .errors import (
+        BackendUnavailable,
+        ConfigError,
+        KafkaPatternsError,
+        ServiceStartError,
+        ServiceUnreachable,
+    )
     from .factories import (
         InventoryFailedEventFactory,
         InventoryReservedEventFactory,
@@ -84,39 +40,103 @@ if TYPE_CHECKING:
         OrderStatusChangedEventFactory,
         order_history,
     )
+    from .fixtures import (
+        kafka_admin_fixture,
+        kafka_broker_fixture,
+        kafka_consumer_factory_fixture,
+        kafka_producer_factory_fixture,
+        kafka_topic_factory_fixture,
+        redis_client_fixture,
+        redis_server_fixture,
+    )
+    from .reading import (
+        PartitionProgress,
+        committed_offsets,
+        group_progress,
+        high_watermarks,
+        read_topic,
+    )
+    from .records import Record
 
-_FACTORIES = frozenset({
-    "InventoryFailedEventFactory",
-    "InventoryReservedEventFactory",
-    "InventoryResultEventFactory",
-    "OrderCreatedEventFactory",
-    "OrderFactory",
-    "OrderItemFactory",
-    "OrderStatusChangedEventFactory",
-    "order_history",
-})
+__version__ = "0.1.0"
+
+#: Where each public name lives. Nothing is imported until a name is first used: the
+#: plugin imports this package in every pytest run, and a run that uses no Kafka fixture
+#: should not pay for kafka-python, redis, factory-boy or Faker (issue 14).
+_EXPORTS = {
+    "assertions": (
+        "assert_delivered", "assert_exactly_once_effect", "assert_group_caught_up",
+        "assert_no_more_records", "assert_ordered_by_key", "assert_routed_to_dlq",
+        "event_id_of", "eventually", "expect_no_more", "order_id_of",
+    ),
+    "backends": ("KafkaBroker", "RedisServer"),
+    "capabilities": ("CAPABILITIES",),
+    "config": ("KafkaSettings", "RedisSettings", "Settings"),
+    "errors": (
+        "BackendUnavailable", "ConfigError", "KafkaPatternsError", "ServiceStartError",
+        "ServiceUnreachable",
+    ),
+    "factories": (
+        "InventoryFailedEventFactory", "InventoryReservedEventFactory",
+        "InventoryResultEventFactory", "OrderCreatedEventFactory", "OrderFactory",
+        "OrderItemFactory", "OrderStatusChangedEventFactory", "order_history",
+    ),
+    "fixtures": (
+        "kafka_admin_fixture", "kafka_broker_fixture", "kafka_consumer_factory_fixture",
+        "kafka_producer_factory_fixture", "kafka_topic_factory_fixture",
+        "redis_client_fixture", "redis_server_fixture",
+    ),
+    "reading": (
+        "PartitionProgress", "committed_offsets", "group_progress", "high_watermarks",
+        "read_topic",
+    ),
+    "records": ("Record",),
+}
+_MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
+#: Modules that import kafka-python: it is imported first, quietly (:mod:`._kafka_quiet`).
+_USE_KAFKA = frozenset({"assertions", "reading", "records"})
 
 
 def __getattr__(name: str) -> Any:
-    """Import the factories on first use: Faker costs ~0.5 s, which runs that never
-    build an event should not pay."""
-    if name in _FACTORIES:
-        from . import factories
+    """Import a public name's module on first use (PEP 562)."""
+    module = _MODULE_OF.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    if module in _USE_KAFKA:
+        from ._kafka_quiet import import_kafka
 
-        return getattr(factories, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        import_kafka()
+    value = getattr(import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
 
 
-__all__ += [
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_MODULE_OF])
+
+
+__all__ = [
+    "CAPABILITIES",
+    "BackendUnavailable",
+    "ConfigError",
     "InventoryFailedEventFactory",
     "InventoryReservedEventFactory",
     "InventoryResultEventFactory",
+    "KafkaBroker",
+    "KafkaPatternsError",
+    "KafkaSettings",
     "OrderCreatedEventFactory",
     "OrderFactory",
     "OrderItemFactory",
     "OrderStatusChangedEventFactory",
     "PartitionProgress",
     "Record",
+    "RedisServer",
+    "RedisSettings",
+    "ServiceStartError",
+    "ServiceUnreachable",
+    "Settings",
+    "__version__",
     "assert_delivered",
     "assert_exactly_once_effect",
     "assert_group_caught_up",
@@ -129,7 +149,14 @@ __all__ += [
     "expect_no_more",
     "group_progress",
     "high_watermarks",
+    "kafka_admin_fixture",
+    "kafka_broker_fixture",
+    "kafka_consumer_factory_fixture",
+    "kafka_producer_factory_fixture",
+    "kafka_topic_factory_fixture",
     "order_history",
     "order_id_of",
     "read_topic",
+    "redis_client_fixture",
+    "redis_server_fixture",
 ]

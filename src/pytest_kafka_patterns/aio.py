@@ -10,15 +10,17 @@ from __future__ import annotations
 import asyncio
 import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import pytest_asyncio
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from . import clients, topics
+from ._kafka_quiet import import_kafka
 from .backends import KafkaBroker
 from .fixtures import worker_id
+
+if TYPE_CHECKING:  # imported by the fixtures: this part is registered in every run
+    from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 #: Stopping a client must never hang a test run (aiokafka retries some requests forever).
 STOP_TIMEOUT = 10.0
@@ -37,6 +39,11 @@ async def aiokafka_producer(
     kafka_broker: KafkaBroker, kafka_topic_factory: Any
 ) -> AsyncIterator[AIOKafkaProducer]:
     """A started ``AIOKafkaProducer`` (JSON values, UTF-8 keys, ``acks="all"``)."""
+    from aiokafka import AIOKafkaProducer
+
+    import_kafka()  # first, quietly (see ._kafka_quiet)
+    from . import clients
+
     producer = AIOKafkaProducer(
         bootstrap_servers=kafka_broker.bootstrap_servers,
         value_serializer=clients.json_serializer,
@@ -55,6 +62,11 @@ async def aiokafka_consumer_factory(
     kafka_broker: KafkaBroker, kafka_topic_factory: Any, request: pytest.FixtureRequest
 ) -> AsyncIterator[Callable[..., Awaitable[AIOKafkaConsumer]]]:
     """``await make(*topics, group_id=None, **overrides)`` -> a started consumer."""
+    from aiokafka import AIOKafkaConsumer
+
+    import_kafka()  # first, quietly (see ._kafka_quiet)
+    from . import clients, topics
+
     made: list[AIOKafkaConsumer] = []
 
     async def make(*topic_names: str, group_id: str | None = None, **overrides: Any) -> Any:

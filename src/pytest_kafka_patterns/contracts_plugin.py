@@ -1,33 +1,68 @@
 """pytest entry point for consumer contracts: ``--kafka-contracts``, the
 ``kafka_contract`` marker and the ``verify_contract`` fixture (see
-:mod:`pytest_kafka_patterns.contracts.pytest_items`)."""
+:mod:`pytest_kafka_patterns.contracts.pytest_items`).
+
+The contracts package (kafka-python, redis, jsonschema, the harness) is imported only by a
+run that collects contract files or uses ``verify_contract``: this part is registered in
+every run, and most runs do neither (issue 14).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from . import parts
-from .contracts import pytest_items
-from .contracts.pytest_items import Verify
+from ._kafka_quiet import import_kafka
+
+if TYPE_CHECKING:
+    from .contracts.pytest_items import Verify
+
+OPTION = "--kafka-contracts"
+DEST = "kafka_contracts"
+MARKER = "kafka_contract"
+
+
+def _items() -> Any:
+    import_kafka()  # first, quietly (see ._kafka_quiet)
+    from .contracts import pytest_items
+
+    return pytest_items
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.getgroup(*parts.OPTION_GROUP)  # titled, whichever part adds options first
-    pytest_items.pytest_addoption(parser)
+    group = parser.getgroup(*parts.OPTION_GROUP)  # titled, whichever part adds options first
+    group.addoption(
+        OPTION, dest=DEST, action="append", default=None, metavar="PATH",
+        help="collect consumer contract files (*.contract.json) under PATH into tests, one "
+        "per fault scenario (repeatable)",
+    )
 
 
 @pytest.hookimpl(trylast=True)  # after the core has resolved the settings
 def pytest_configure(config: pytest.Config) -> None:
     parts.require_core(config, "kafka_patterns_contracts")
-    pytest_items.pytest_configure(config)
+    config.addinivalue_line(
+        "markers",
+        f"{MARKER}(path): the consumer contract the verify_contract fixture checks",
+    )
+    paths = config.getoption(DEST) or []
+    if paths and config.args_source != pytest.Config.ArgsSource.ARGS:
+        # `pytest --kafka-contracts PATH` alone: collect the contracts, not the test suite.
+        config.args[:] = list(paths)
 
 
-pytest_collect_file = pytest_items.pytest_collect_file
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
+    if not parent.config.getoption(DEST):
+        return None
+    collector: pytest.Collector | None = _items().pytest_collect_file(file_path, parent)
+    return collector
 
 
 @pytest.fixture
 def verify_contract(request: pytest.FixtureRequest) -> Iterator[Verify]:
     """Run a contract's fault scenarios; see :func:`pytest_items.verify_contract_fixture`."""
-    yield from pytest_items.verify_contract_fixture(request)
+    yield from _items().verify_contract_fixture(request)

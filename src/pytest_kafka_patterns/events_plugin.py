@@ -3,7 +3,8 @@
 Seeding: ``--kafka-patterns-seed`` (an option of :mod:`pytest_kafka_patterns.config`,
 so also ``$PYTEST_KAFKA_PATTERNS_SEED`` and ini ``kafka_patterns_seed``; else a random
 seed) reseeds factory-boy and Faker when pytest
-configures, and again before each test with a seed derived from the run seed and the
+configures, and again before each test (each random when it is imported, if later: see
+:mod:`.seeding`) with a seed derived from the run seed and the
 test's node id, so one test reproduces on its own, in any order, under any xdist split.
 The run seed is in the report header and, when tests fail, in the summary.
 
@@ -18,16 +19,17 @@ import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import factory.random
 import pytest
 
-from . import parts
-from .assertions.no_more import expect_no_more
+from . import parts, seeding
+from ._kafka_quiet import import_kafka
 from .config import OPTIONS_BY_DEST
 from .fixtures import settings_of
-from .reading import IsolationLevel, Record, read_topic
+
+if TYPE_CHECKING:  # imported by the fixtures that need them: kafka-python is not cheap
+    from .reading import IsolationLevel, Record
 
 DEST = "kafka_patterns_seed"
 OPTION = OPTIONS_BY_DEST[DEST].flag
@@ -50,8 +52,10 @@ SEED_KEY = pytest.StashKey[Seed]()
 
 
 def reseed(seed: int) -> None:
-    """Reseed factory-boy's random and Faker's shared random."""
-    factory.random.reseed_random(seed)  # type: ignore[no-untyped-call]
+    """Reseed factory-boy's random and Faker's shared random, each now if it is imported,
+    else when it is (see :mod:`.seeding`: factory-boy and Faker are imported only by a run
+    that builds events)."""
+    seeding.reseed(seed)
 
 
 @pytest.hookimpl(trylast=True)  # after plugin.py has resolved the settings
@@ -67,6 +71,10 @@ def pytest_configure(config: pytest.Config) -> None:
         seed = Seed(random.SystemRandom().randrange(2**32), "random")
     config.stash[SEED_KEY] = seed
     reseed(seed.value)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    seeding.forget()
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -113,6 +121,9 @@ def kafka_read(kafka_bootstrap_servers: str) -> Callable[..., list[Record]]:
     -> list[Record]`` on the session broker: every record of the topic, by partition then
     offset, as a ``read_committed`` consumer sees them (no aborted records) unless
     ``isolation_level="read_uncommitted"``."""
+    import_kafka()  # first, quietly (see ._kafka_quiet)
+    from .reading import read_topic
+
     return partial(read_topic, kafka_bootstrap_servers)
 
 
@@ -121,6 +132,8 @@ def kafka_expect_no_more(kafka_bootstrap_servers: str) -> Callable[..., None]:
     """``kafka_expect_no_more(topic, *, after=None, within=1.0,
     isolation_level="read_committed")``: fail if a record lands on the topic (beyond
     ``after``) within ``within`` seconds (records of aborted transactions do not count)."""
+    import_kafka()  # first, quietly (see ._kafka_quiet)
+    from .assertions.no_more import expect_no_more
 
     def check(
         topic: str,

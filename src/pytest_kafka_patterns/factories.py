@@ -28,6 +28,12 @@ import faker
 from factory import declarations
 from factory.base import DictFactory
 
+from . import seeding
+
+# factory-boy (and Faker) may be imported only now, after the plugin seeded the test:
+# give them that seed, as if they had been imported when it was set.
+seeding.seed_late_imports()
+
 #: Products the guide's inventory service has in stock (``prod_1``: 100, ``prod_2``: 50).
 IN_STOCK_PRODUCTS = {"prod_1": "Widget", "prod_2": "Gadget"}
 #: A product the guide's inventory service has none of.

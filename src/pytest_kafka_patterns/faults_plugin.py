@@ -16,13 +16,17 @@ The broker is always the embedded one (only it can advertise another address), w
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import pytest
 
 from . import parts
+from ._kafka_quiet import import_kafka
 from .errors import KafkaPatternsError
-from .faults import ProxiedBroker, start_proxied_broker
 from .fixtures import settings_of
+
+if TYPE_CHECKING:  # imported by the fixture: this part is registered in every run
+    from .faults import ProxiedBroker
 
 
 @pytest.hookimpl(trylast=True)  # after the core has resolved the settings
@@ -35,6 +39,9 @@ def kafka_proxied_broker_session(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[ProxiedBroker]:
     """The session's proxied broker; prefer ``kafka_proxied_broker`` (faults cleared)."""
+    import_kafka()  # first, quietly (see ._kafka_quiet)
+    from .faults import start_proxied_broker
+
     settings = settings_of(request.config).kafka
     try:
         proxied = start_proxied_broker(settings, tmp_path_factory.mktemp("kafka_proxied"))

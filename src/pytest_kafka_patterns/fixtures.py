@@ -13,18 +13,24 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import pytest
-import redis
-from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 
-from . import clients, reaper, runstate, statedirs, topics
+from . import reaper, runstate, statedirs
+from ._kafka_quiet import import_kafka
 from .backends import KafkaBroker, RedisServer, Running, start_kafka, start_redis
 from .config import Settings
 from .errors import ConfigError, KafkaPatternsError
 from .liveness import ProcessId
-from .sharing import SharedService
+
+if TYPE_CHECKING:
+    # Imported where a fixture first needs them: the plugin imports this module in every
+    # run, and a run that uses no Kafka or Redis fixture should not pay for them.
+    import redis
+    from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
+
+    from .sharing import SharedService
 
 SETTINGS_KEY = pytest.StashKey[Settings]()
 STATE_DIR = "kafka-patterns"
@@ -67,7 +73,7 @@ def run_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 #: The shared services this process uses, so that each test can check their owner lives.
-HELD_KEY = pytest.StashKey[dict[str, SharedService]]()
+HELD_KEY = pytest.StashKey[dict[str, "SharedService"]]()
 
 
 def held_services(config: pytest.Config) -> dict[str, SharedService]:
@@ -117,6 +123,31 @@ def _start_and_record(
     return description, running.stop
 
 
+#: Set once this process has reaped what killed runs left (see :func:`reap_leftovers`).
+REAPED_KEY = pytest.StashKey[bool]()
+
+
+def reap_leftovers(config: pytest.Config) -> None:
+    """Once per run and process, before it starts its first service: kill the servers
+    and delete the directories of killed runs (:mod:`.reaper`), and remove their
+    containers where a Docker engine answers.
+
+    Done here rather than when pytest configures, so a run that starts no service pays
+    nothing for it: no Docker ping, no registry scan (issue 14). Under xdist it runs in
+    the worker that starts a service; everything it removes belongs to processes that
+    are gone, never to this run.
+    """
+    if config.stash.get(REAPED_KEY, False):
+        return
+    config.stash[REAPED_KEY] = True
+    reaper.reap_orphans()
+    reaper.clean_dead_runs()
+    from .backends.docker import docker_available, reap_orphan_containers
+
+    if docker_available():
+        reap_orphan_containers()
+
+
 def _provide(
     request: pytest.FixtureRequest,
     tmp_path_factory: pytest.TempPathFactory,
@@ -136,15 +167,18 @@ def _provide(
     shared: SharedService | None = None
     try:
         root = run_root(tmp_path_factory)
+
+        def start_here() -> tuple[str, Callable[[], None]]:
+            reap_leftovers(request.config)
+            return _start_and_record(key, tmp_path_factory, root, state.controller, start)
+
         if state.worker_id:
+            from .sharing import SharedService
+
             shared = SharedService(root, key, worker=state.worker_id, controller=state.controller)
-            description = shared.acquire(
-                lambda: _start_and_record(key, tmp_path_factory, root, state.controller, start)
-            )
+            description = shared.acquire(start_here)
         else:
-            description, stop = _start_and_record(
-                key, tmp_path_factory, root, state.controller, start
-            )
+            description, stop = start_here()
     except KafkaPatternsError as exc:
         failure = str(exc)
     except OSError as exc:  # pytest could not make its base temp directory
@@ -219,6 +253,9 @@ def kafka_admin_fixture(broker: str = "kafka_broker") -> Any:
     @pytest.fixture(scope="session")
     def kafka_admin_factory_fixture(request: pytest.FixtureRequest) -> Iterator[KafkaAdminClient]:
         info: KafkaBroker = request.getfixturevalue(broker)
+        import_kafka()  # first, quietly (see ._kafka_quiet)
+        from kafka import KafkaAdminClient
+
         admin = KafkaAdminClient(bootstrap_servers=info.bootstrap_servers)
         yield admin
         admin.close()
@@ -236,6 +273,9 @@ def kafka_topic_factory_fixture(admin: str = "kafka_admin") -> Any:
     def kafka_topic_factory_factory_fixture(
         request: pytest.FixtureRequest,
     ) -> Iterator[Callable[..., str]]:
+        import_kafka()  # first, quietly (see ._kafka_quiet)
+        from . import topics
+
         client: KafkaAdminClient = request.getfixturevalue(admin)
         created: list[str] = []
 
@@ -290,6 +330,9 @@ def kafka_producer_factory_fixture(
     def kafka_producer_factory_factory_fixture(
         request: pytest.FixtureRequest,
     ) -> Iterator[Callable[..., KafkaProducer]]:
+        import_kafka()  # first, quietly (see ._kafka_quiet)
+        from . import clients
+
         info: KafkaBroker = request.getfixturevalue(broker)
         _outlive_clients(request, topic_factory, broker, info)
         made: list[KafkaProducer] = []
@@ -321,6 +364,9 @@ def kafka_consumer_factory_fixture(
     def kafka_consumer_factory_factory_fixture(
         request: pytest.FixtureRequest,
     ) -> Iterator[Callable[..., KafkaConsumer]]:
+        import_kafka()  # first, quietly (see ._kafka_quiet)
+        from . import clients, topics
+
         info: KafkaBroker = request.getfixturevalue(broker)
         _outlive_clients(request, topic_factory, broker, info)
         made: list[KafkaConsumer] = []
@@ -352,6 +398,8 @@ def redis_client_fixture(server: str = "redis_server") -> Any:
     def redis_client_factory_fixture(
         request: pytest.FixtureRequest,
     ) -> Iterator[redis.Redis[bytes]]:
+        import redis
+
         info: RedisServer = request.getfixturevalue(server)
         client = redis.Redis(host=info.host, port=info.port, db=info.db, password=info.password)
         try:

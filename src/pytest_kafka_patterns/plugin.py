@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from . import _kafka_quiet, fixtures, parts, reaper, runstate
+from . import _kafka_quiet, fixtures, parts, runstate
 from .backends import KafkaBroker
 from .capabilities import CAPABILITIES, check_known
 from .config import OPTIONS, Settings, resolve
@@ -93,14 +93,12 @@ def pytest_configure(config: pytest.Config) -> None:
     )
     # Worker or not is decided by what xdist gives this process (config.workerinput),
     # never by inherited environment variables: a pytest nested in a worker is its own run.
-    state = runstate.configure(config)
+    runstate.configure(config)
     config.pluginmanager.register(
         import_module(".sharing_plugin", __package__), "kafka_patterns_sharing"
     )
-    if not state.worker_id:
-        reaper.reap_orphans()
-        reaper.clean_dead_runs()
-        _reap_orphan_containers()
+    # What killed runs left is reaped when this run first starts a service
+    # (fixtures.reap_leftovers), not here: a run that uses no service pays nothing for it.
     if _aio_wanted(config):
         config.pluginmanager.register(import_module(".aio", __package__), parts.AIO)
 
@@ -119,14 +117,6 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     with contextlib.suppress(KafkaPatternsError):
         apache.provision_for(settings.kafka, reporter.write_line if reporter else None)
-
-
-def _reap_orphan_containers() -> None:
-    """Remove containers a killed run left behind; only where an engine already answers."""
-    from .backends.docker import docker_available, reap_orphan_containers
-
-    if docker_available():
-        reap_orphan_containers()
 
 
 def pytest_report_header(config: pytest.Config) -> str:

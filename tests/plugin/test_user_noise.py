@@ -40,3 +40,28 @@ def test_no_pytest_asyncio_loop_scope_warning_before_the_header(
     output = result.stdout.str() + result.stderr.str()
     assert "asyncio_default_fixture_loop_scope\" is unset" not in output
     assert output.lstrip().startswith("=")  # the session header comes first
+
+
+KAFKA_FIRST_NEEDED = """
+def test_admin_first_imports_kafka(kafka_admin):
+    pass
+
+def test_package_name_first_imports_kafka():
+    from pytest_kafka_patterns import read_topic
+"""
+
+
+@pytest.mark.parametrize("which", ["test_admin_first_imports_kafka",
+                                   "test_package_name_first_imports_kafka"])
+def test_no_read_text_warnings_where_kafka_is_first_imported(
+    pytester: pytest.Pytester, local_backends: tuple[str, ...], which: str
+) -> None:
+    """kafka-python is no longer imported with the plugin (issue 14): where it is first
+    imported, by a fixture or through the package, its import warnings stay hidden."""
+    pytester.makepyfile(KAFKA_FIRST_NEEDED)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", *local_backends,
+                                           "-k", which)
+    output = result.stdout.str() + result.stderr.str()
+    result.assert_outcomes(passed=1)
+    assert "read_text is deprecated" not in output
+    assert "open_text is deprecated" not in output

@@ -10,6 +10,7 @@ from __future__ import annotations
 from importlib import import_module
 from pathlib import Path
 
+from .._kafka_quiet import import_kafka
 from ..config import KafkaSettings, RedisSettings
 from .base import KafkaBroker, RedisServer, Running
 
@@ -60,6 +61,7 @@ def choose_redis_backend(settings: RedisSettings) -> str:
 def start_kafka(settings: KafkaSettings, workdir: Path) -> Running[KafkaBroker]:
     """Start (or reach) the Kafka broker the settings ask for."""
     name = choose_kafka_backend(settings)
+    import_kafka()  # probes and parity use kafka-python: import it first, quietly
     module = import_module(f".{_KAFKA_MODULES[name]}", __name__)
     running: Running[KafkaBroker] = module.start_kafka(settings, workdir)
     return running

