@@ -27,6 +27,10 @@ from .errors import ConfigError, KafkaPatternsError
 from .sharing import SharedService
 
 SETTINGS_KEY = pytest.StashKey[Settings]()
+SERVICES_KEY = pytest.StashKey[dict[str, str]]()
+"""The services this run handed out: fixture name -> the service's JSON description."""
+#: Where an xdist worker reports its services to the controller (``workeroutput``).
+WORKER_OUTPUT_SERVICES = "kafka_patterns_services"
 STATE_DIR = "kafka-patterns"
 
 T = TypeVar("T", KafkaBroker, RedisServer)
@@ -40,6 +44,18 @@ def settings_of(config: pytest.Config) -> Settings:
 def worker_id() -> str:
     """The pytest-xdist worker id (``gw0``...), or ``""`` outside xdist."""
     return os.environ.get("PYTEST_XDIST_WORKER", "")
+
+
+def record_service(config: pytest.Config, name: str, description: str) -> None:
+    """Note a service handed out by fixture ``name``, for the run's terminal summary.
+
+    In an xdist worker it also goes into ``config.workeroutput``, which xdist sends to
+    the controller when the worker finishes (see ``plugin.pytest_testnodedown``).
+    """
+    config.stash.setdefault(SERVICES_KEY, {})[name] = description
+    worker_output = getattr(config, "workeroutput", None)
+    if isinstance(worker_output, dict):
+        worker_output.setdefault(WORKER_OUTPUT_SERVICES, {})[name] = description
 
 
 def worker_index() -> int:
@@ -104,9 +120,11 @@ def kafka_broker_fixture(*, scope: str = "session", **overrides: Any) -> Any:
         request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
     ) -> Iterator[KafkaBroker]:
         settings = settings_of(request.config).kafka.with_overrides(**overrides)
-        yield from _provide(
+        for broker in _provide(
             request, tmp_path_factory, KafkaBroker, lambda wd: start_kafka(settings, wd)
-        )
+        ):
+            record_service(request.config, request.fixturename or "kafka", broker.to_json())
+            yield broker
 
     return kafka_broker_factory_fixture
 
@@ -122,6 +140,7 @@ def redis_server_fixture(*, scope: str = "session", **overrides: Any) -> Any:
         for server in _provide(
             request, tmp_path_factory, RedisServer, lambda wd: start_redis(settings, wd)
         ):
+            record_service(request.config, request.fixturename or "redis", server.to_json())
             yield RedisServer(**{**server.__dict__, "db": worker_index()})
 
     return redis_server_factory_fixture
