@@ -111,6 +111,8 @@ class RedisSettings:
     exec: str | None = None
     image: str = DEFAULT_REDIS_IMAGE
     startup_timeout: float | None = None
+    databases: int = 16
+    """Databases a Redis the run starts gets (not an option: one per xdist worker)."""
 
     def with_overrides(self, **overrides: Any) -> RedisSettings:
         return replace(self, **overrides)

@@ -12,9 +12,9 @@ Fixtures that need a broker or a Redis take the *name* of the fixture that provi
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import pytest
 import redis
@@ -23,7 +23,8 @@ from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from . import clients, topics
 from .backends import KafkaBroker, RedisServer, Running, start_kafka, start_redis
 from .config import Settings
-from .errors import ConfigError, KafkaPatternsError
+from .errors import KafkaPatternsError
+from .redis_db import DatabaseClaim, claim_database
 from .sharing import SharedService
 
 SETTINGS_KEY = pytest.StashKey[Settings]()
@@ -32,6 +33,8 @@ SERVICES_KEY = pytest.StashKey[dict[str, str]]()
 #: Where an xdist worker reports its services to the controller (``workeroutput``).
 WORKER_OUTPUT_SERVICES = "kafka_patterns_services"
 STATE_DIR = "kafka-patterns"
+CLAIMS_KEY = pytest.StashKey[dict[tuple[str, int, int], DatabaseClaim]]()
+"""The Redis databases this process claimed: (host, port, db) -> claim."""
 
 T = TypeVar("T", KafkaBroker, RedisServer)
 
@@ -130,18 +133,47 @@ def kafka_broker_fixture(*, scope: str = "session", **overrides: Any) -> Any:
 
 
 def redis_server_fixture(*, scope: str = "session", **overrides: Any) -> Any:
-    """A fixture that provides a :class:`RedisServer` whose ``db`` is this worker's own."""
+    """A fixture that provides a :class:`RedisServer` whose ``db`` this process claimed.
+
+    Each test process (each xdist worker, each concurrent run) claims a database of its
+    own for the session (:mod:`.redis_db`); a Redis the run starts gets one database per
+    worker. ``--redis-url=redis://host:port/7`` makes database 7 the only one used.
+    """
 
     @pytest.fixture(scope=scope)  # type: ignore[call-overload, untyped-decorator]
     def redis_server_factory_fixture(
         request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
     ) -> Iterator[RedisServer]:
-        settings = settings_of(request.config).redis.with_overrides(**overrides)
-        for server in _provide(
+        workers = int(getattr(request.config, "workerinput", {}).get("workercount", 1))
+        settings = settings_of(request.config).redis.with_overrides(
+            **{"databases": max(16, workers), **overrides}
+        )
+        # A generator (closed below, so the server stops even when a claim fails).
+        provided = cast(Generator[RedisServer, None, None], _provide(
             request, tmp_path_factory, RedisServer, lambda wd: start_redis(settings, wd)
-        ):
-            record_service(request.config, request.fixturename or "redis", server.to_json())
-            yield RedisServer(**{**server.__dict__, "db": worker_index()})
+        ))
+        try:
+            for server in provided:
+                record_service(request.config, request.fixturename or "redis", server.to_json())
+                problem = ""
+                try:
+                    claim = claim_database(server, prefer=worker_index())
+                except KafkaPatternsError as exc:
+                    problem = f"{request.fixturename}: {exc}"
+                if problem:
+                    pytest.fail(problem, pytrace=False)
+                claims = request.config.stash.setdefault(CLAIMS_KEY, {})
+                key = (claim.server.host, claim.server.port, claim.server.db)
+                claims[key] = claim
+                try:
+                    yield claim.server
+                finally:
+                    claims.pop(key, None)
+                    # Leave a database we chose empty for the next run; one the URL
+                    # names keeps the last test's data, as before, for a look after.
+                    claim.release(flush=server.fixed_db is None)
+        finally:
+            provided.close()
 
     return redis_server_factory_fixture
 
@@ -258,22 +290,32 @@ def kafka_consumer_factory_fixture(
 
 
 def redis_client_fixture(server: str = "redis_server") -> Any:
-    """A ``redis.Redis`` on this worker's database, emptied before the test."""
+    """A ``redis.Redis`` on this process's claimed database, emptied before the test."""
 
     @pytest.fixture
     def redis_client_factory_fixture(
         request: pytest.FixtureRequest,
     ) -> Iterator[redis.Redis[bytes]]:
         info: RedisServer = request.getfixturevalue(server)
+        claim = request.config.stash.get(CLAIMS_KEY, {}).get((info.host, info.port, info.db))
+        problem = ""
+        if claim is None:
+            problem = (
+                f"database {info.db} of the Redis at {info.host}:{info.port} (from fixture "
+                f"{server!r}) is not claimed by this run, and the plugin empties only "
+                "databases it claimed. Provide the server with "
+                "pytest_kafka_patterns.fixtures.redis_server_fixture()."
+            )
+        else:
+            try:
+                claim.flush()
+            except KafkaPatternsError as exc:
+                problem = str(exc)
+            except redis.RedisError as exc:
+                problem = f"cannot empty Redis database {info.db} at {info.host}:{info.port}: {exc}"
+        if problem:
+            pytest.fail(f"{request.fixturename}: {problem}", pytrace=False)
         client = redis.Redis(host=info.host, port=info.port, db=info.db, password=info.password)
-        try:
-            client.flushdb()
-        except redis.ResponseError as exc:
-            raise ConfigError(
-                f"Redis at {info.host}:{info.port} refused database {info.db} ({exc}); "
-                "each xdist worker uses its own database: run fewer workers or give the "
-                "server more databases."
-            ) from exc
         yield client
         client.close()
 

@@ -17,8 +17,6 @@ from .base import RedisServer, Running
 
 NAME = "process"
 DEFAULT_TIMEOUT = 10.0
-#: One database per xdist worker, so flushing between tests stays within a worker.
-DATABASES = 64
 #: What redis-server logs when its port is taken.
 PORT_TAKEN = "Address already in use"
 INSTALL_HINT = (
@@ -79,7 +77,8 @@ def start_redis(settings: RedisSettings, workdir: Path, port: int = 0) -> Runnin
             "--bind", LOOPBACK,
             "--save", "",
             "--appendonly", "no",
-            "--databases", str(DATABASES),
+            # One database per xdist worker (see RedisSettings.databases).
+            "--databases", str(max(settings.databases, 1)),
             "--dir", str(directory),
             "--daemonize", "no",
             "--protected-mode", "yes",
