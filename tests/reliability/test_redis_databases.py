@@ -7,6 +7,7 @@ claim databases so concurrent runs and xdist workers never touch each other's da
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -147,3 +148,35 @@ def test_a_bad_database_in_the_url_is_a_usage_error(pytester: pytest.Pytester) -
     result = _inner(pytester, "redis://127.0.0.1:6379/seven")
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["*bad database 'seven' in Redis URL*a database is a number*"])
+
+
+def test_two_runs_at_once_on_one_redis_never_touch_each_other(
+    pytester: pytest.Pytester, shared_redis: RedisServer
+) -> None:
+    """Two real pytest processes, started together on one external Redis (it was: both
+    on db 0, each flushing the other's keys, 5/5)."""
+    import subprocess
+    import sys
+
+    test = (
+        "import time\n"
+        "def test_keeps_its_keys(redis_client, redis_server):\n"
+        "    redis_client.set('owner', '{name}')\n"
+        "    time.sleep(1.5)\n"
+        "    assert redis_client.get('owner') == b'{name}' and redis_client.dbsize() == 1\n"
+        "    print('DB', redis_server.db)\n"
+    )
+    runs = []
+    for name in ("first", "second"):
+        directory = pytester.mkdir(name)
+        (directory / f"test_{name}.py").write_text(test.format(name=name))
+        runs.append(subprocess.Popen(
+            [sys.executable, "-m", "pytest", "-q", "-s", "-p", "no:cacheprovider",
+             "-W", "ignore", "--redis-backend=external",
+             f"--redis-url=redis://127.0.0.1:{shared_redis.port}", str(directory)],
+            cwd=directory, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        ))
+    outputs = [run.communicate(timeout=60)[0] for run in runs]
+    assert [run.returncode for run in runs] == [0, 0], outputs
+    databases = {match for out in outputs for match in re.findall(r"DB (\d+)", out)}
+    assert len(databases) == 2, outputs
