@@ -93,11 +93,20 @@ def claim_database(server: RedisServer, *, prefer: int = 0) -> DatabaseClaim:
         claim, problem = _try_claim(server, server.fixed_db, require_empty=False)
         if claim is not None:
             return claim
+        if problem.startswith("claimed by"):
+            advice = (
+                "Each test process needs a database of its own: drop the "
+                f"/{server.fixed_db} from the URL to let every process claim a free one, "
+                "name another database, or run without -n."
+            )
+        else:
+            advice = (
+                f"Name another database in --redis-url, or drop the /{server.fixed_db} to "
+                "let the run claim a free one."
+            )
         raise ConfigError(
             f"cannot use Redis database {server.fixed_db} at {where} that --redis-url names: "
-            f"{problem}. Each test process needs a database of its own: drop the /"
-            f"{server.fixed_db} from the URL to let every process claim a free one, name "
-            "another database, or run without -n."
+            f"{problem}. {advice}"
         )
     count = _database_count(server)
     limit = count if count is not None else SCAN_LIMIT
