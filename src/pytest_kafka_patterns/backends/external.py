@@ -83,7 +83,7 @@ def parse_redis_url(url: str) -> tuple[str, int, int | None, str | None]:
     if parsed.scheme != "redis" or not parsed.hostname:
         raise ConfigError(f"bad Redis URL {url!r}; {expected}.")
     try:
-        port = parsed.port or 6379
+        port = parsed.port if parsed.port is not None else 6379
     except ValueError:
         raise ConfigError(f"bad port in Redis URL {url!r}; {expected}.") from None
     if not 0 < port < 65536:
