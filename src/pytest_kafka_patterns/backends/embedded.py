@@ -43,7 +43,7 @@ def find_tansu(explicit: str | None) -> str:
         path = shutil.which(explicit) or explicit
         if not (os.path.isfile(path) and os.access(path, os.X_OK)):
             raise ConfigError(f"TANSU_BIN / --tansu-bin={explicit!r} is not an executable file.")
-        return path
+        return os.path.abspath(path)  # the broker runs in its work dir, not in ours
     bundled = _bundled()
     if bundled:
         return bundled

@@ -38,7 +38,7 @@ def find_redis_server(explicit: str | None) -> str:
             raise ConfigError(
                 f"--redis-exec / PYTEST_REDIS_EXEC={explicit!r} is not an executable file."
             )
-        return path
+        return os.path.abspath(path)  # the server runs in its work dir, not in ours
     on_path = shutil.which("redis-server")
     if on_path:
         return on_path
