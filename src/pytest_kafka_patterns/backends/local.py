@@ -131,9 +131,9 @@ def find_java(environ: Mapping[str, str] | None = None) -> tuple[str, Path | Non
     env = os.environ if environ is None else environ
     java_home = env.get("JAVA_HOME")
     if java_home:
-        java = Path(java_home) / "bin" / "java"
+        java = Path(java_home).absolute() / "bin" / "java"
         if java.is_file() and os.access(java, os.X_OK):
-            return str(java), Path(java_home)
+            return str(java), Path(java_home).absolute()
         raise BackendUnavailable(
             f"JAVA_HOME={java_home!r} has no bin/java, and Kafka's scripts use it when it is "
             f"set. Fix or unset JAVA_HOME. {JAVA_HINT}"
@@ -172,7 +172,8 @@ def check_distribution(
             "--kafka-backend=local needs a Kafka distribution: set KAFKA_HOME or pass "
             "--kafka-home (an unpacked https://kafka.apache.org/downloads archive)."
         )
-    home = home.expanduser()
+    # Absolute: the scripts run in the broker's work dir, not where pytest was started.
+    home = home.expanduser().absolute()
     if not home.is_dir():
         raise ConfigError(
             f"KAFKA_HOME / --kafka-home={str(home)!r} is not a directory. {HOME_HINT}"
