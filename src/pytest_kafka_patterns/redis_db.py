@@ -16,6 +16,7 @@ names one: then that one, and only that one.
 from __future__ import annotations
 
 import os
+import re
 import socket
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -36,7 +37,9 @@ class ClaimLost(KafkaPatternsError):
 
 
 def claim_name(db: int) -> str:
-    host = socket.gethostname().replace(" ", "_") or "host"
+    """The connection name that claims database ``db`` for this process."""
+    # CLIENT SETNAME takes printable ASCII without spaces only.
+    host = re.sub(r"[^A-Za-z0-9_-]", "-", socket.gethostname()) or "host"
     return f"{CLAIM_PREFIX}{db}.{host}.{os.getpid()}"
 
 
