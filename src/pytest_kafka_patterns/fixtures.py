@@ -11,9 +11,9 @@ Fixtures that need a broker or a Redis take the *name* of the fixture that provi
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import pytest
 
@@ -21,7 +21,7 @@ from . import reaper, runstate, statedirs
 from ._kafka_quiet import import_kafka
 from .backends import KafkaBroker, RedisServer, Running, start_kafka, start_redis
 from .config import Settings
-from .errors import ConfigError, KafkaPatternsError
+from .errors import KafkaPatternsError
 from .liveness import ProcessId
 
 if TYPE_CHECKING:
@@ -30,10 +30,17 @@ if TYPE_CHECKING:
     import redis
     from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 
+    from .redis_db import DatabaseClaim
     from .sharing import SharedService
 
 SETTINGS_KEY = pytest.StashKey[Settings]()
+SERVICES_KEY = pytest.StashKey[dict[str, str]]()
+"""The services this run handed out: fixture name -> the service's JSON description."""
+#: Where an xdist worker reports its services to the controller (``workeroutput``).
+WORKER_OUTPUT_SERVICES = "kafka_patterns_services"
 STATE_DIR = "kafka-patterns"
+CLAIMS_KEY = pytest.StashKey[dict[tuple[str, int, int], "DatabaseClaim"]]()
+"""The Redis databases this process claimed: (host, port, db) -> claim."""
 
 T = TypeVar("T", KafkaBroker, RedisServer)
 
@@ -51,6 +58,18 @@ def worker_id() -> str:
     """
     state = runstate.current()
     return state.worker_id if state is not None else ""
+
+
+def record_service(config: pytest.Config, name: str, description: str) -> None:
+    """Note a service handed out by fixture ``name``, for the run's terminal summary.
+
+    In an xdist worker it also goes into ``config.workeroutput``, which xdist sends to
+    the controller when the worker finishes (see ``plugin.pytest_testnodedown``).
+    """
+    config.stash.setdefault(SERVICES_KEY, {})[name] = description
+    worker_output = getattr(config, "workeroutput", None)
+    if isinstance(worker_output, dict):
+        worker_output.setdefault(WORKER_OUTPUT_SERVICES, {})[name] = description
 
 
 def worker_index() -> int:
@@ -224,25 +243,59 @@ def kafka_broker_fixture(*, scope: str = "session", **overrides: Any) -> Any:
         request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
     ) -> Iterator[KafkaBroker]:
         settings = settings_of(request.config).kafka.with_overrides(**overrides)
-        yield from _provide(
+        for broker in _provide(
             request, tmp_path_factory, KafkaBroker, lambda wd: start_kafka(settings, wd)
-        )
+        ):
+            record_service(request.config, request.fixturename or "kafka", broker.to_json())
+            yield broker
 
     return kafka_broker_factory_fixture
 
 
 def redis_server_fixture(*, scope: str = "session", **overrides: Any) -> Any:
-    """A fixture that provides a :class:`RedisServer` whose ``db`` is this worker's own."""
+    """A fixture that provides a :class:`RedisServer` whose ``db`` this process claimed.
+
+    Each test process (each xdist worker, each concurrent run) claims a database of its
+    own for the session (:mod:`.redis_db`); a Redis the run starts gets one database per
+    worker. ``--redis-url=redis://host:port/7`` makes database 7 the only one used.
+    """
 
     @pytest.fixture(scope=scope)  # type: ignore[call-overload, untyped-decorator]
     def redis_server_factory_fixture(
         request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
     ) -> Iterator[RedisServer]:
-        settings = settings_of(request.config).redis.with_overrides(**overrides)
-        for server in _provide(
+        from .redis_db import claim_database
+
+        workers = int(getattr(request.config, "workerinput", {}).get("workercount", 1))
+        settings = settings_of(request.config).redis.with_overrides(
+            **{"databases": max(16, workers), **overrides}
+        )
+        # A generator (closed below, so the server stops even when a claim fails).
+        provided = cast(Generator[RedisServer, None, None], _provide(
             request, tmp_path_factory, RedisServer, lambda wd: start_redis(settings, wd)
-        ):
-            yield RedisServer(**{**server.__dict__, "db": worker_index()})
+        ))
+        try:
+            for server in provided:
+                record_service(request.config, request.fixturename or "redis", server.to_json())
+                problem = ""
+                try:
+                    claim = claim_database(server, prefer=worker_index())
+                except KafkaPatternsError as exc:
+                    problem = f"{request.fixturename}: {exc}"
+                if problem:
+                    pytest.fail(problem, pytrace=False)
+                claims = request.config.stash.setdefault(CLAIMS_KEY, {})
+                key = (claim.server.host, claim.server.port, claim.server.db)
+                claims[key] = claim
+                try:
+                    yield claim.server
+                finally:
+                    claims.pop(key, None)
+                    # Leave a database we chose empty for the next run; one the URL
+                    # names keeps the last test's data, as before, for a look after.
+                    claim.release(flush=server.fixed_db is None)
+        finally:
+            provided.close()
 
     return redis_server_factory_fixture
 
@@ -392,7 +445,7 @@ def kafka_consumer_factory_fixture(
 
 
 def redis_client_fixture(server: str = "redis_server") -> Any:
-    """A ``redis.Redis`` on this worker's database, emptied before the test."""
+    """A ``redis.Redis`` on this process's claimed database, emptied before the test."""
 
     @pytest.fixture
     def redis_client_factory_fixture(
@@ -401,15 +454,25 @@ def redis_client_fixture(server: str = "redis_server") -> Any:
         import redis
 
         info: RedisServer = request.getfixturevalue(server)
+        claim = request.config.stash.get(CLAIMS_KEY, {}).get((info.host, info.port, info.db))
+        problem = ""
+        if claim is None:
+            problem = (
+                f"database {info.db} of the Redis at {info.host}:{info.port} (from fixture "
+                f"{server!r}) is not claimed by this run, and the plugin empties only "
+                "databases it claimed. Provide the server with "
+                "pytest_kafka_patterns.fixtures.redis_server_fixture()."
+            )
+        else:
+            try:
+                claim.flush()
+            except KafkaPatternsError as exc:
+                problem = str(exc)
+            except redis.RedisError as exc:
+                problem = f"cannot empty Redis database {info.db} at {info.host}:{info.port}: {exc}"
+        if problem:
+            pytest.fail(f"{request.fixturename}: {problem}", pytrace=False)
         client = redis.Redis(host=info.host, port=info.port, db=info.db, password=info.password)
-        try:
-            client.flushdb()
-        except redis.ResponseError as exc:
-            raise ConfigError(
-                f"Redis at {info.host}:{info.port} refused database {info.db} ({exc}); "
-                "each xdist worker uses its own database: run fewer workers or give the "
-                "server more databases."
-            ) from exc
         yield client
         client.close()
 

@@ -127,24 +127,30 @@ def pytest_report_header(config: pytest.Config) -> str:
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
-    tmp_path_factory = getattr(config, "_tmp_path_factory", None)
-    if tmp_path_factory is None or fixtures.worker_id():
+    """List the services this run handed out; touches no file (no basetemp is made)."""
+    if fixtures.worker_id():
         return
-    services = fixtures.run_root(tmp_path_factory) / "services"
-    if not services.is_dir():
-        return
+    services = config.stash.get(fixtures.SERVICES_KEY, {})
     lines = []
-    for path in sorted(services.glob("*.json")):
-        info = json.loads(path.read_text())
+    for name, description in sorted(services.items()):
+        info = json.loads(description)
         address = info.get("bootstrap_servers") or f"{info.get('host')}:{info.get('port')}"
         lines.append(
-            f"{path.stem}: {info['backend']} {info.get('version', '')} at {address}, "
+            f"{name}: {info['backend']} {info.get('version', '')} at {address}, "
             f"ready in {info.get('startup_seconds', 0.0):.3f} s"
         )
     if lines:
         terminalreporter.write_sep("-", "kafka-patterns services")
         for line in lines:
             terminalreporter.write_line(line)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: object) -> None:
+    """xdist controller: collect the services a finished worker handed out."""
+    reported = getattr(node, "workeroutput", {}).get(fixtures.WORKER_OUTPUT_SERVICES, {})
+    if reported:
+        node.config.stash.setdefault(fixtures.SERVICES_KEY, {}).update(reported)
 
 
 # The default fixtures, declared with the public factories.

@@ -5,7 +5,10 @@ atexit reaping); this module adds what a test harness needs on top of it:
 
 * the child gets ``PR_SET_PDEATHSIG`` (Linux), so it dies with pytest even on SIGKILL;
 * a pidfile, so that the next run reaps leftovers where the signal is unavailable;
-* output goes to a log file, and a start failure quotes the tail of that log.
+* output goes to a log file, and a start failure quotes the tail of that log;
+* readiness counts only when the answer comes from our process: given the port it was
+  told to use, the process (or a child) must own the listening socket, so a foreign
+  server that grabbed the port first is never handed out (it is a :class:`PortTaken`).
 """
 
 from __future__ import annotations
@@ -23,11 +26,12 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import IO, Any, TypeVar
 
+import psutil
 from mirakuru import Executor
 from mirakuru.exceptions import ProcessExitedWithError, ProcessFinishedWithError, TimeoutExpired
 
 from . import reaper
-from .errors import ServiceStartError, log_tail
+from .errors import PortTaken, ServiceStartError, log_tail
 from .ports import free_port
 
 T = TypeVar("T")
@@ -72,6 +76,56 @@ def supervision_mark() -> str:
     )
 
 
+class _ForeignListener(Exception):
+    def __init__(self, port: int) -> None:
+        super().__init__(port)
+        self.port = port
+
+
+def listens_on(pid: int, port: int) -> bool | None:
+    """Whether process ``pid`` (or a descendant) has a listening TCP socket on ``port``.
+
+    ``None`` when the system will not tell (no permission to read its sockets).
+    """
+    try:
+        process = psutil.Process(pid)
+        family = [process, *process.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return False
+    for member in family:
+        try:
+            connections = member.net_connections(kind="tcp")
+        except psutil.NoSuchProcess:
+            continue
+        except psutil.AccessDenied:
+            return None
+        for connection in connections:
+            if connection.status == psutil.CONN_LISTEN and _port_of(connection.laddr) == port:
+                return True
+    return False
+
+
+def _port_of(address: Any) -> int | None:
+    return int(address[1]) if isinstance(address, tuple) and len(address) >= 2 else None
+
+
+def port_holder(port: int) -> str:
+    """Who listens on TCP ``port`` on this machine, as far as we can tell."""
+    try:
+        connections = psutil.net_connections(kind="tcp")
+    except psutil.AccessDenied:
+        return "another program"
+    for connection in connections:
+        if connection.status == psutil.CONN_LISTEN and _port_of(connection.laddr) == port:
+            if connection.pid is None:
+                return "another program"
+            try:
+                return f"pid {connection.pid} ({psutil.Process(connection.pid).name()})"
+            except psutil.Error:
+                return f"pid {connection.pid}"
+    return "another program (gone again)"
+
+
 class _Supervised(Executor):
     def __init__(
         self,
@@ -81,6 +135,7 @@ class _Supervised(Executor):
         timeout: float,
         cwd: Path,
         env: dict[str, str] | None,
+        port: int | None,
     ) -> None:
         super().__init__(
             list(command),
@@ -93,6 +148,7 @@ class _Supervised(Executor):
             envvars=env or {},
         )
         self._ready = ready
+        self._port = port
         # mirakuru reads this attribute for the environment mark and for finding our
         # children; see supervision_mark().
         self._uuid = supervision_mark()
@@ -106,7 +162,14 @@ class _Supervised(Executor):
         exit_code = self.process.poll() if self.process is not None else None
         if exit_code is not None:
             raise ProcessExitedWithError(self, exit_code)
-        return self._ready()
+        if not self._ready():
+            return False
+        if self._port is None or self.process is None:
+            return True
+        if listens_on(self.process.pid, self._port) is False:
+            # Something answered on the port, and it is not our process.
+            raise _ForeignListener(self._port)
+        return True
 
     @property
     def _popen_kwargs(self) -> dict[str, Any]:
@@ -161,64 +224,133 @@ def start_process(
     workdir: Path,
     timeout: float,
     env: dict[str, str] | None = None,
-    fix_hint: str = "",
+    port: int | None = None,
+    port_taken_marker: str | None = None,
+    install_hint: str = "",
+    log_hint: str = "",
+    timeout_option: str = "the startup timeout option",
     stop_timeout: float = 10.0,
 ) -> tuple[ManagedProcess, float]:
     """Start ``command`` and wait until ``ready()``; return it and the seconds it took.
 
-    Raises :class:`ServiceStartError` with the log's tail when the process exits early
-    or is not ready within ``timeout`` seconds; nothing is left running then.
+    ``port`` is the TCP port the process was told to listen on: ``ready()`` counts only
+    once the process owns it, and :class:`PortTaken` is raised when another program
+    holds it (or the process exits with ``port_taken_marker`` in its log). Other failures
+    raise :class:`ServiceStartError` with the log's tail and what to do:
+    ``install_hint`` only when the command cannot be run at all, ``log_hint`` when it
+    exited or timed out. Nothing is left running after a failure.
     """
-    workdir.mkdir(parents=True, exist_ok=True)
     log_path = workdir / f"{name}.log"
-    log = open(log_path, "ab")  # noqa: SIM115 - closed by ManagedProcess.stop
-    executor = _Supervised(command, ready, log, timeout, workdir, env)
+    try:
+        workdir.mkdir(parents=True, exist_ok=True)
+        log = open(log_path, "ab")  # noqa: SIM115 - closed by ManagedProcess.stop
+    except OSError as exc:
+        raise ServiceStartError(
+            f"cannot write {name}'s work directory {workdir}: {exc.strerror or exc}. "
+            "Free space there, or point --basetemp at a writable directory."
+        ) from None
+    executor = _Supervised(command, ready, log, timeout, workdir, env, port)
     started = time.monotonic()
     try:
         executor.start()
     except ProcessExitedWithError as exc:
-        log.close()
+        text = _close_and_read(log, log_path)
+        if port is not None and port_taken_marker and port_taken_marker in text:
+            raise PortTaken(
+                f"{name} could not listen on port {port}: {port_holder(port)} took it "
+                f"first.\nlast lines of {log_path}:\n{log_tail(text, 5)}",
+                port,
+            ) from None
         raise ServiceStartError(
             f"{name} exited with code {exc.exit_code} before it was ready.\n"
             f"command: {' '.join(command)}\n"
-            f"last lines of {log_path}:\n{log_tail(log_path.read_text(errors='replace'))}"
-            + (f"\n{fix_hint}" if fix_hint else "")
+            f"last lines of {log_path}:\n{log_tail(text)}\n"
+            + _exit_diagnosis(name, log_path, log_hint)
+        ) from None
+    except _ForeignListener as exc:
+        executor.kill()
+        _close_and_read(log, log_path)
+        raise PortTaken(
+            f"port {exc.port} answered, but not from the {name} we started: "
+            f"{port_holder(exc.port)} listens on it.",
+            exc.port,
         ) from None
     except TimeoutExpired:
         executor.kill()
-        log.close()
+        text = _close_and_read(log, log_path)
         raise ServiceStartError(
             f"{name} was not ready within {timeout:g} s.\n"
             f"command: {' '.join(command)}\n"
-            f"last lines of {log_path}:\n{log_tail(log_path.read_text(errors='replace'))}\n"
-            "Raise the startup timeout option if this machine is just slow."
-            + (f"\n{fix_hint}" if fix_hint else "")
+            f"last lines of {log_path}:\n{log_tail(text)}\n"
+            f"Raise {timeout_option} if this machine is just slow."
+            + (f"\n{log_hint}" if log_hint else "")
         ) from None
     except OSError as exc:
         log.close()
-        raise ServiceStartError(f"could not run {command[0]!r} for {name}: {exc}") from None
+        raise ServiceStartError(
+            f"could not run {command[0]!r} for {name}: {exc.strerror or exc}."
+            + (f"\n{install_hint}" if install_hint else "")
+        ) from None
     elapsed = time.monotonic() - started
     process = ManagedProcess(executor, log_path, log, name, stop_timeout)
     reaper.remember(process.pid, name)
     return process, elapsed
 
 
-def on_free_port(
-    start: Callable[[int], T], taken_marker: str, attempts: int = 3, port: int = 0
-) -> tuple[T, int]:
+#: A start failure quotes the end of the log; only this much of it is read.
+_LOG_TAIL_BYTES = 64 * 1024
+
+
+def _close_and_read(log: IO[bytes], log_path: Path) -> str:
+    """The end of the log, bounded: a log can be huge (or a device that never ends)."""
+    if not log.closed:
+        log.close()
+    try:
+        with open(log_path, "rb") as reader:
+            size = reader.seek(0, os.SEEK_END)
+            reader.seek(max(0, size - _LOG_TAIL_BYTES))
+            data = reader.read(_LOG_TAIL_BYTES)
+    except OSError:
+        return ""
+    return data.replace(b"\0", b"").decode(errors="replace")
+
+
+def _exit_diagnosis(name: str, log_path: Path, log_hint: str) -> str:
+    """What to do about a server that exited early: first, can it write its log?"""
+    try:
+        with open(log_path, "ab") as log:
+            log.write(f"[pytest-kafka-patterns] {name} exited before it was ready\n".encode())
+            log.flush()
+            os.fsync(log.fileno())
+    except OSError as exc:
+        return (
+            f"Its log cannot be written ({log_path}: {exc.strerror or exc}): the disk under "
+            "the base temp directory is full or read-only. Free space there, or point "
+            "--basetemp at another directory."
+        )
+    return log_hint or f"The log lines above are {name}'s own: fix what they report."
+
+
+def on_free_port(start: Callable[[int], T], attempts: int = 3, port: int = 0) -> tuple[T, int]:
     """``start(port)`` on a free loopback port, with a new port when the old one was taken.
 
-    Another program can bind the port between our pick and the server's bind; the server
-    then fails with ``taken_marker`` in its log, and we try again (``attempts`` in all).
+    Another program can bind the port between our pick and the server's bind; ``start``
+    then raises :class:`PortTaken`, and we try again (``attempts`` in all).
     A non-zero ``port`` is used as it is, once.
     """
     if port:
         return start(port), port
-    for attempt in range(attempts):
+    tried: list[str] = []
+    for _ in range(attempts):
         port = free_port()
         try:
             return start(port), port
-        except ServiceStartError as exc:
-            if taken_marker not in str(exc) or attempt == attempts - 1:
-                raise
-    raise AssertionError("unreachable")  # pragma: no cover
+        except PortTaken as exc:
+            tried.append(str(exc).splitlines()[0])
+    raise PortTaken(
+        f"the port was taken by another program {attempts} times in a row:\n"
+        + "\n".join(f"  {line}" for line in tried)
+        + "\nSomething on this machine grabs free loopback ports as fast as they are "
+        "freed; stop it, or run fewer things in parallel.",
+        port,
+    )

@@ -208,3 +208,29 @@ def test_docker_asked_for_without_an_engine_says_so(
     assert time.monotonic() - started < 10
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["*kafka_broker: no Docker engine answered at *no-docker.sock*"])
+
+
+def test_a_run_without_services_creates_no_basetemp(pytester: pytest.Pytester) -> None:
+    """Issue 15 (11): the terminal summary created the basetemp on every run, so an
+    unusable --basetemp broke even a run with no Kafka test."""
+    blocker = pytester.path / "a-file"
+    blocker.write_text("not a directory")
+    pytester.makepyfile("def test_nothing(): pass")
+    result = pytester.runpytest_inprocess(f"--basetemp={blocker}/basetemp")
+    result.assert_outcomes(passed=1)
+    assert "INTERNALERROR" not in result.stdout.str() + result.stderr.str()
+    unused = pytester.path / "unused-basetemp"
+    pytester.runpytest_inprocess(f"--basetemp={unused}").assert_outcomes(passed=1)
+    assert not unused.exists()
+
+
+def test_the_summary_lists_services_started_by_xdist_workers(
+    pytester: pytest.Pytester, local_backends: tuple[str, ...]
+) -> None:
+    pytester.makepyfile("def test_redis(redis_server): pass")
+    result = pytester.runpytest_subprocess(*local_backends, "-n", "1", "-p", "xdist")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines([
+        "*kafka-patterns services*",
+        "redis_server: process * at 127.0.0.1:*, ready in *s",
+    ])

@@ -12,7 +12,7 @@ import pytest
 
 from pytest_kafka_patterns import KafkaBroker, RedisServer, cli
 from pytest_kafka_patterns.backends import Running, embedded
-from pytest_kafka_patterns.errors import ServiceStartError
+from pytest_kafka_patterns.errors import PortTaken, ServiceStartError
 
 
 @pytest.fixture
@@ -96,6 +96,14 @@ def test_a_fixed_port_taken_at_bind_time_is_a_port_error() -> None:
     with pytest.raises(cli.PortInUse, match="port 9999 for Kafka"):
         cli._start("Kafka", 9999, "--kafka-port", embedded.PORT_TAKEN, launch)
     assert tried == [9999]
+
+
+def test_a_fixed_port_answered_by_another_server_is_a_port_error() -> None:
+    def launch(port: int) -> Any:
+        raise PortTaken(f"port {port} answered, but not from the tansu we started", port)
+
+    with pytest.raises(cli.PortInUse, match="port 9999 for Kafka"):
+        cli._start("Kafka", 9999, "--kafka-port", embedded.PORT_TAKEN, launch)
 
 
 def test_port_zero_reports_the_port_the_backend_chose() -> None:

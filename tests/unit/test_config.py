@@ -73,6 +73,25 @@ def test_bad_timeouts_are_rejected(bad: str) -> None:
         resolve(lookup({}), lookup({}), environ={"PYTEST_KAFKA_STARTUP_TIMEOUT": bad})
 
 
+@pytest.mark.parametrize("bad", ["inf", "Infinity", "-inf", "1e9", "nan", "3600.5"])
+@pytest.mark.parametrize("env", ["PYTEST_KAFKA_STARTUP_TIMEOUT", "PYTEST_REDIS_STARTUP_TIMEOUT"])
+def test_timeouts_are_bounded_to_a_finite_range(env: str, bad: str) -> None:
+    """Issue 15 (2): ``inf`` and ``1e9`` were accepted and hung the run; ``nan`` too."""
+    with pytest.raises(ConfigError, match=r"at most 3600"):
+        resolve(lookup({}), lookup({}), environ={env: bad})
+
+
+def test_every_timeout_option_has_a_finite_maximum() -> None:
+    for option in OPTIONS:
+        if option.kind is float:
+            assert option.maximum is not None and option.maximum < float("inf"), option.dest
+
+
+def test_the_largest_timeout_is_accepted() -> None:
+    settings = resolve(lookup({"kafka_startup_timeout": "3600"}), lookup({}), environ={})
+    assert settings.kafka.startup_timeout == 3600
+
+
 def test_timeouts_and_paths_are_typed() -> None:
     settings = resolve(
         lookup({"kafka_home": "~/kafka"}), lookup({"redis_startup_timeout": "2.5"}), environ={}

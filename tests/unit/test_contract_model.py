@@ -102,6 +102,45 @@ def test_bad_schema_and_bad_json_are_reported(tmp_path):
         load_contract(path)
 
 
+def test_bad_json_names_file_line_and_column(tmp_path):
+    path = tmp_path / "x.contract.json"
+    path.write_text('{"name": "x",\n  "topics": [,]}')
+    with pytest.raises(ContractError) as info:
+        load_contract(path)
+    assert str(info.value).startswith(f"{path}:2:14: not valid JSON")
+
+
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [
+        ("name: x\ntopics: [orders\nguarantee: {}\n", ":3:10:"),
+        ("name: x\n  topics: - a\n", ":2:9:"),
+        ("name: 'x\n", ":2:1:"),
+        ("- a\nb: c\n", ":2:1:"),
+    ],
+)
+def test_bad_yaml_names_file_line_and_column(tmp_path, text, where):
+    """Issue 15 (9): a YAML error was a 60-line traceback that never named the file."""
+    path = tmp_path / "x.contract.yaml"
+    path.write_text(text)
+    with pytest.raises(ContractError) as info:
+        load_contract(path)
+    message = str(info.value)
+    assert message.startswith(f"{path}{where} not valid YAML: "), message
+    assert len(message.splitlines()) == 1
+
+
+@pytest.mark.parametrize("timeout", [".inf", ".nan", "1e9"])
+def test_a_contract_timeout_must_be_finite(tmp_path, timeout):
+    path = tmp_path / "x.contract.yaml"
+    path.write_text(
+        "name: x\nconsumer: {callable: 'a:b'}\ntopics: [t]\n"
+        f"guarantee: {{delivery: at-least-once}}\nfaults: {{timeout: {timeout}}}\n"
+    )
+    with pytest.raises(ContractError, match="faults/timeout"):
+        load_contract(path)
+
+
 def test_with_consumer_and_faults():
     contract = parse_contract(MINIMAL)
     other = contract.with_consumer("pkg.naive:run").with_faults(seed=3, events=4)

@@ -144,6 +144,19 @@ def test_java_from_java_home_wins_over_path(tmp_path: Path) -> None:
     assert dist.version == "3.9.1"
 
 
+def test_relative_kafka_home_and_java_home_become_absolute(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The scripts run in the broker's work dir: a relative path would point nowhere."""
+    fake_distribution(tmp_path / "kafka")
+    fake_java_home(tmp_path / "jdk")
+    monkeypatch.chdir(tmp_path)
+    dist = check(KafkaSettings(kafka_home=Path("kafka")), {"JAVA_HOME": "jdk", "PATH": ""})
+    assert dist.home == tmp_path / "kafka"
+    assert dist.java == str(tmp_path / "jdk" / "bin" / "java")
+    assert dist.java_home == tmp_path / "jdk"
+
+
 def test_java_found_on_path(tmp_path: Path) -> None:
     home = fake_distribution(tmp_path / "kafka")
     java_home = fake_java_home(tmp_path / "jdk")

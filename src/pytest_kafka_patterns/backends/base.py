@@ -80,8 +80,9 @@ class KafkaBroker:
 class RedisServer:
     """A running Redis server, as tests see it.
 
-    ``db`` is the database this test process owns: each xdist worker gets its own, so
-    flushing it between tests never touches another worker's data.
+    ``db`` is the database this test process claimed (see :mod:`..redis_db`): each xdist
+    worker and each concurrent run gets its own, so flushing it between tests never
+    touches anybody else's data.
     """
 
     host: str
@@ -91,6 +92,8 @@ class RedisServer:
     startup_seconds: float = 0.0
     db: int = 0
     password: str | None = None
+    fixed_db: int | None = None
+    """The one database the run may use (the one ``--redis-url`` names); None: any free."""
 
     @property
     def url(self) -> str:

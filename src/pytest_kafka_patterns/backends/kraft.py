@@ -109,9 +109,9 @@ def find_java(environ: Mapping[str, str] | None = None) -> tuple[str, Path | Non
     env = os.environ if environ is None else environ
     java_home = env.get("JAVA_HOME")
     if java_home:
-        java = Path(java_home) / "bin" / "java"
+        java = Path(java_home).absolute() / "bin" / "java"
         if java.is_file() and os.access(java, os.X_OK):
-            return str(java), Path(java_home)
+            return str(java), Path(java_home).absolute()
         raise BackendUnavailable(
             f"JAVA_HOME={java_home!r} has no bin/java, and Kafka is started with it when "
             f"it is set. Fix or unset JAVA_HOME. {JAVA_HINT}"
@@ -336,12 +336,16 @@ def start_node(
             workdir=node_dir,
             timeout=timeout,
             env=dict(node_launch.env),
-            fix_hint=launch.fix_hint.replace("{logs}", str(logs)),
+            port=port,
+            port_taken_marker=PORT_TAKEN,
+            install_hint=launch.fix_hint,
+            log_hint=f"Kafka's own logs are in {logs}.",
+            timeout_option="--kafka-startup-timeout",
             stop_timeout=launch.stop_timeout,
         )
         return process, time.monotonic() - started
 
-    (process, elapsed), port = on_free_port(start, taken_marker=PORT_TAKEN)
+    (process, elapsed), port = on_free_port(start)
     return process, elapsed, port
 
 

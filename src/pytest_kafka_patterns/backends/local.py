@@ -92,7 +92,8 @@ def check_distribution(
             "--kafka-backend=local needs a Kafka distribution: set KAFKA_HOME or pass "
             "--kafka-home (an unpacked https://kafka.apache.org/downloads archive)."
         )
-    home = home.expanduser()
+    # Absolute: the scripts run in the broker's work dir, not where pytest was started.
+    home = home.expanduser().absolute()
     if not home.is_dir():
         raise ConfigError(
             f"KAFKA_HOME / --kafka-home={str(home)!r} is not a directory. {HOME_HINT}"
@@ -128,7 +129,7 @@ def _launch(dist: Distribution) -> Launch:
         server=[str(dist.home / SERVER_SCRIPT)],
         storage=[str(dist.home / STORAGE_SCRIPT)],
         env=env,
-        fix_hint="Kafka's own logs are in {logs}. " + HOME_HINT,
+        fix_hint=HOME_HINT,
     )
 
 

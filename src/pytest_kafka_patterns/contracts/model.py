@@ -21,6 +21,7 @@ and every problem is reported with its path in the file::
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -97,7 +98,7 @@ CONTRACT_SCHEMA: dict[str, Any] = {
                 "crash_points": {"type": "integer", "minimum": 0},
                 "poison": {"type": "integer", "minimum": 0},
                 "seed": {"type": "integer"},
-                "timeout": {"type": "number", "exclusiveMinimum": 0},
+                "timeout": {"type": "number", "exclusiveMinimum": 0, "maximum": 3600},
                 "scenarios": {"type": "array", "items": {"type": "string"}},
                 "supervised": {"type": "boolean"},
             },
@@ -191,11 +192,29 @@ def read_document(path: Path) -> Any:
         except ImportError:
             raise ContractError(f"{path}: YAML contracts need PyYAML (pip install pyyaml)"
                                 ) from None
-        return yaml.safe_load(text)
+        try:
+            return yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            raise ContractError(_yaml_problem(path, exc)) from None
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ContractError(f"{path}: not valid JSON: {exc}") from None
+        raise ContractError(
+            f"{path}:{exc.lineno}:{exc.colno}: not valid JSON: {exc.msg} "
+            f"(line {exc.lineno}, column {exc.colno})"
+        ) from None
+
+
+def _yaml_problem(path: Path, exc: Exception) -> str:
+    """``file:line:column: problem`` for a YAML error, without PyYAML's traceback."""
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc)
+    context = getattr(exc, "context", None)
+    if mark is None:
+        return f"{path}: not valid YAML: {problem}"
+    line, column = mark.line + 1, mark.column + 1
+    detail = f"{problem} ({context})" if context else problem
+    return f"{path}:{line}:{column}: not valid YAML: {detail} (line {line}, column {column})"
 
 
 def _schema_of(entry: Any, base: Path | None, event_type: str) -> dict[str, Any]:
@@ -221,6 +240,9 @@ def parse_contract(document: Any, *, path: Path | None = None) -> Contract:
     Raises :class:`ContractError` listing every problem as ``path/in/file: message``.
     """
     problems = _problems(CONTRACT_SCHEMA, document)
+    timeout = document.get("faults", {}).get("timeout") if isinstance(document, dict) else None
+    if isinstance(timeout, float) and math.isnan(timeout):
+        problems.append("faults/timeout: nan is not a number of seconds")
     if problems:
         origin = str(path) if path else "contract"
         raise ContractError(
