@@ -225,3 +225,22 @@ def test_storage_template_copy_gets_fresh_ids(tmp_path: Path) -> None:
     assert a != b and "node.id=1" in a and "version=1" in a
     assert "AAAAAAAAAAAAAAAAAAAAAA" not in a and "BBBBBBBBBBBBBBBBBBBBBB" not in a
     assert (tmp_path / "a" / "__cluster_metadata-0" / "0.checkpoint").read_bytes() == b"bootstrap"
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "[ERROR] Failed to execute goal on project kafka-runtime: Could not resolve dependencies "
+        "for project p:kafka-runtime:pom:0: Could not find artifact "
+        "org.apache.kafka:kafka_2.13:jar:4.9.99 in central (https://repo.example/maven2)",
+        "[ERROR] Failed to execute goal on project kafka-runtime: Could not resolve dependencies "
+        "for project p:kafka-runtime:pom:0: org.apache.kafka:kafka_2.13:jar:4.9.99 was not "
+        "found in https://repo.example/maven2 during a previous attempt. This failure was "
+        "cached in the local repository",
+    ],
+)
+def test_maven_not_found_both_fresh_and_cached(line: str) -> None:
+    match = apache._NOT_FOUND.search(line)
+    assert match is not None
+    groups = [g for g in match.groups() if g]
+    assert groups == ["org.apache.kafka:kafka_2.13", "4.9.99"]

@@ -109,18 +109,20 @@ logger.config.level = WARN
 
 _VERSION = re.compile(r"^\d+\.\d+\.\d+(?:-[A-Za-z0-9.]+)?$")
 _DOWNLOADED = re.compile(r"Downloaded from [^:]+: (\S+) \(([^)]*)\)")
-_NOT_FOUND = re.compile(r"Could not find artifact ([\w.\-]+:[\w.\-]+):\w+:([\w.\-]+)")
+#: Maven's two ways of saying an artifact does not exist: asked now, or asked before (a
+#: failure it cached in the local repository until the repository's update interval).
+_NOT_FOUND = re.compile(
+    r"Could not find artifact ([\w.\-]+:[\w.\-]+):\w+:([\w.\-]+)"
+    r"|([\w.\-]+:[\w.\-]+):\w+:([\w.\-]+) was not found in"
+)
 
 Progress = Callable[[str], None]
 
 
 def _stderr(line: str) -> None:
+    """The default progress report. The plugin passes pytest's terminal writer instead
+    (it provisions at session start, before output capture)."""
     print(line, file=sys.stderr, flush=True)
-
-
-#: Where the first fetch reports its progress. The plugin points it at pytest's terminal
-#: (provisioning happens at session start, before output capture); stderr otherwise.
-progress: Progress = _stderr
 
 
 @dataclass(frozen=True)
@@ -248,7 +250,7 @@ def provision(
         found = None  # fetched again below, under the lock
     if found is not None:
         return found
-    report = report or progress
+    report = report or _stderr
     cache.mkdir(parents=True, exist_ok=True)
     lock = FileLock(str(cache / f".{version}.lock"), timeout=timeout)
     try:
@@ -387,13 +389,16 @@ def _mvn(
             f"stopped; its last output:\n{log_tail(output)}"
         )
     missing = _NOT_FOUND.search(output)
-    if missing and missing.group(1) == f"{GROUP}:{ARTIFACT}":
+    artifact, wanted = (
+        (missing.group(1) or missing.group(3), missing.group(2) or missing.group(4))
+        if missing else ("", ""))
+    if artifact == f"{GROUP}:{ARTIFACT}":
         known = maven_versions(mvn, work)
         offer = (f" Versions Maven knows: {', '.join(known)}." if known else
                  " Maven could not list the versions it knows either.")
         raise ConfigError(
-            f"Apache Kafka {missing.group(2)} ({GROUP}:{ARTIFACT}:{missing.group(2)}) does not "
-            f"resolve through Maven.{offer} Choose one with --kafka-version."
+            f"Apache Kafka {wanted} ({GROUP}:{ARTIFACT}:{wanted}) does not resolve through "
+            f"Maven.{offer} Choose one with --kafka-version."
         )
     raise BackendUnavailable(
         f"Maven could not fetch Apache Kafka {version} (`{shlex.join(command)}` in {work} "
