@@ -244,3 +244,32 @@ def test_maven_not_found_both_fresh_and_cached(line: str) -> None:
     assert match is not None
     groups = [g for g in match.groups() if g]
     assert groups == ["org.apache.kafka:kafka_2.13", "4.9.99"]
+
+
+def test_half_written_archives_of_dead_runs_are_removed(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    (tmp_path / f".abc-{dead}-deadbeef.jsa").write_bytes(b"half")
+    (tmp_path / f".abc-{os.getpid()}-cafe0123.jsa").write_bytes(b"ours, being written")
+    (tmp_path / "abc.jsa").write_bytes(b"complete")
+    apache._remove_dead_dumps(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        f".abc-{os.getpid()}-cafe0123.jsa", "abc.jsa"]
+
+
+def test_a_killed_fetch_leaves_nothing_that_is_used(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stale = tmp_path / ".tmp-4.4.0-123-abcdef12"
+    (stale / "libs").mkdir(parents=True)
+
+    def fetch(cache: Path, version: str, report: object, timeout: float) -> None:
+        assert not stale.exists()  # removed under the lock, before fetching
+        installed(cache, version)
+
+    monkeypatch.setattr(apache, "_fetch_into", fetch)
+    assert apache.provision("4.4.0", tmp_path, lambda line: None).version == "4.4.0"

@@ -42,6 +42,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from xml.etree import ElementTree
 
+import psutil
 from filelock import FileLock, Timeout
 
 from ..config import KafkaSettings
@@ -264,6 +265,8 @@ def provision(
                 found = None
             if found is not None:
                 return found  # another process fetched it while we waited
+            for stale in cache.glob(f".tmp-{version}-*"):
+                shutil.rmtree(stale, ignore_errors=True)  # a killed fetch's; we hold the lock
             _fetch_into(cache, version, report, timeout)
             installation = load_installation(directory, version)
     except Timeout:
@@ -476,6 +479,14 @@ def _cds_archive(installation: Installation, java: str, java_home: Path | None,
     return installation.root / "cds" / f"{key}.jsa"
 
 
+def _remove_dead_dumps(directory: Path) -> None:
+    """Delete archives that a killed broker left half-written (``.<key>-<pid>-<id>.jsa``)."""
+    for dump in directory.glob(".*.jsa"):
+        match = re.search(r"-(\d+)-[0-9a-f]+\.jsa$", dump.name)
+        if match and not psutil.pid_exists(int(match.group(1))):
+            dump.unlink(missing_ok=True)
+
+
 def start_kafka(
     settings: KafkaSettings,
     workdir: Path,
@@ -503,6 +514,7 @@ def start_kafka(
     else:
         # No archive for this JVM yet: this run's broker writes one when it exits.
         archive.parent.mkdir(parents=True, exist_ok=True)
+        _remove_dead_dumps(archive.parent)
         dump = archive.with_name(f".{archive.stem}-{os.getpid()}-{uuid.uuid4().hex[:8]}.jsa")
         flags.append(f"-XX:ArchiveClassesAtExit={dump}")
     base = [java, *flags, "-cp", installation.classpath]
