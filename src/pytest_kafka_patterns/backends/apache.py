@@ -507,11 +507,9 @@ def start_kafka(
     flags = [*_heap_flags(), *jvm_flags]
     archive = _cds_archive(installation, java, java_home, flags)
     dump: Path | None = None
-    if not class_archive:
-        pass
-    elif archive.is_file():
+    if class_archive and archive.is_file():
         flags.append(f"-XX:SharedArchiveFile={archive}")
-    else:
+    elif class_archive:
         # No archive for this JVM yet: this run's broker writes one when it exits.
         archive.parent.mkdir(parents=True, exist_ok=True)
         _remove_dead_dumps(archive.parent)
@@ -531,7 +529,12 @@ def start_kafka(
     def prepare(launch: Launch, _config: Path, log_dir: Path, timeout: float) -> None:
         copy_storage_template(storage_template(launch, installation.root, timeout), log_dir)
 
-    process, elapsed, port = start_node(launch, workdir, timeout, prepare)
+    try:
+        process, elapsed, port = start_node(launch, workdir, timeout, prepare)
+    except BaseException:
+        if dump is not None:
+            dump.unlink(missing_ok=True)  # a JVM that exits early still writes its archive
+        raise
 
     def stop() -> None:
         process.stop()
