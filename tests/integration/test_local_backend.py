@@ -22,6 +22,7 @@ the scripts do what ``kafka-run-class.sh`` does with them (java, ``KAFKA_HEAP_OP
 from __future__ import annotations
 
 import os
+import shutil
 import time
 import uuid
 from pathlib import Path
@@ -279,6 +280,8 @@ exec "$java" ${KAFKA_HEAP_OPTS:-} -Dlog4j2.configurationFile="$home/config/log4j
 def test_scripts_around_real_kafka_jars(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.undo()  # the real JAVA_HOME, not the autouse stub
     monkeypatch.setenv("PYTEST_KAFKA_PATTERNS_STATE", str(tmp_path / "state"))
+    if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
+        pytest.skip("no Java here")
     settings = KafkaSettings(backend="apache")
     try:
         installation = apache.provision_for(settings)
