@@ -305,15 +305,15 @@ def _fetch_into(cache: Path, version: str, report: Progress, timeout: float) -> 
         libs = work / "libs"
         deadline = started + timeout
         _write_pom(work / "pom.xml", [(GROUP, ARTIFACT, version)])
-        _mvn(mvn, work, ["dependency:copy-dependencies", "-DincludeScope=runtime",
-                         f"-DoutputDirectory={libs}"], version, report, deadline)
+        downloads = _mvn(mvn, work, ["dependency:copy-dependencies", "-DincludeScope=runtime",
+                                     f"-DoutputDirectory={libs}"], version, report, deadline)
         binding = _slf4j_binding(libs)
         if binding is not None:
             # Kafka's poms name log4j2 but no slf4j binding (the distribution adds one);
             # without it the broker would log nothing.
             _write_pom(work / "pom.xml", [binding])
             _mvn(mvn, work, ["dependency:copy-dependencies", "-DexcludeTransitive=true",
-                             f"-DoutputDirectory={libs}"], version, report, deadline)
+                             f"-DoutputDirectory={libs}"], version, report, deadline, downloads)
         jars = sorted(path.name for path in libs.glob("*.jar"))
         if not any(name.startswith(f"{ARTIFACT}-{version}") for name in jars):
             raise BackendUnavailable(
@@ -357,9 +357,11 @@ def _slf4j_binding(libs: Path) -> tuple[str, str, str] | None:
 
 
 def _mvn(
-    mvn: str, work: Path, goals: Sequence[str], version: str, report: Progress, deadline: float
-) -> None:
-    """Run mvn in ``work``, reporting each download; raise with the cause if it fails."""
+    mvn: str, work: Path, goals: Sequence[str], version: str, report: Progress, deadline: float,
+    downloads: int = 0,
+) -> int:
+    """Run mvn in ``work``, reporting each download (numbered on from ``downloads``);
+    return the count so far, or raise with the cause if it fails."""
     command = [mvn, "-B", "-Dstyle.color=never", *goals]
     proc = subprocess.Popen(
         command, cwd=work, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
@@ -368,7 +370,6 @@ def _mvn(
     timer = threading.Timer(max(deadline - time.monotonic(), 0.1), _kill_group, (proc.pid,))
     timer.start()
     lines: list[str] = []
-    downloads = 0
     try:
         for raw in proc.stdout or ():
             line = raw.decode(errors="replace").rstrip()
@@ -384,7 +385,7 @@ def _mvn(
             _kill_group(proc.pid)
             proc.wait()
     if code == 0:
-        return
+        return downloads
     output = "\n".join(lines)
     if time.monotonic() >= deadline:
         raise BackendUnavailable(
