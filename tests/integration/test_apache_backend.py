@@ -116,6 +116,7 @@ def test_no_mvn_and_an_empty_cache_in_a_pytest_run(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     monkeypatch.delenv("JAVA_HOME", raising=False)
+    monkeypatch.delenv("PYTEST_XDIST_WORKER", raising=False)
     monkeypatch.setenv("PATH", path_with(tmp_path, "java"))
     pytester.makepyfile("def test_needs_kafka(kafka_broker): pass")
     started = time.monotonic()
@@ -187,10 +188,13 @@ def test_concurrent_first_fetches_fetch_once(tmp_path: Path) -> None:
 
 
 def test_progress_on_the_first_fetch_then_silence(
-    installation: apache.Installation, pytester: pytest.Pytester, tmp_path: Path
+    installation: apache.Installation, pytester: pytest.Pytester, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     if shutil.which("mvn") is None:
         pytest.skip("needs mvn")
+    # The inner run is a controller even when this test runs in an xdist worker.
+    monkeypatch.delenv("PYTEST_XDIST_WORKER", raising=False)
     pytester.makepyfile("def test_nothing(): pass")
     args = ("--kafka-backend=apache", f"--kafka-cache-dir={tmp_path / 'cache'}")
     first = pytester.runpytest_inprocess(*args)

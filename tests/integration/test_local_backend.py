@@ -10,14 +10,19 @@ test builds a stand-in in ``tmp_path`` with the two scripts the backend runs:
 
 That exercises all of our orchestration -- config generation, storage formatting,
 supervised start, the ApiVersions readiness probe, stop, and the early-exit and timeout
-error paths -- against a real Kafka-protocol broker. It does not test Apache Kafka
-itself: set ``KAFKA_HOME`` to a real distribution (and have Java 17+) to run
-:func:`test_real_distribution_round_trip`, which is skipped otherwise.
+error paths -- against a real Kafka-protocol broker.
+
+:func:`test_scripts_around_real_kafka_jars` runs real Apache Kafka through the same two
+script names: the jars come from the apache backend's cache (fetched through Maven), and
+the scripts do what ``kafka-run-class.sh`` does with them (java, ``KAFKA_HEAP_OPTS``,
+``libs/*``). Set ``KAFKA_HOME`` to a real distribution (and have Java 17+) to run
+:func:`test_real_distribution_round_trip` too, which is skipped otherwise.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import time
 import uuid
 from pathlib import Path
@@ -26,11 +31,11 @@ import psutil
 import pytest
 from kafka import KafkaConsumer, KafkaProducer
 
-from pytest_kafka_patterns.backends import local
+from pytest_kafka_patterns.backends import apache, local
 from pytest_kafka_patterns.backends.base import KafkaBroker
 from pytest_kafka_patterns.backends.embedded import find_tansu
 from pytest_kafka_patterns.config import KafkaSettings
-from pytest_kafka_patterns.errors import ServiceStartError
+from pytest_kafka_patterns.errors import KafkaPatternsError, ServiceStartError
 
 STORAGE_SCRIPT = r"""#!/usr/bin/env bash
 # Stand-in for kafka-storage.sh: record the call, write meta.properties like 'format'.
@@ -257,5 +262,47 @@ def test_real_distribution_round_trip(tmp_path: Path, monkeypatch: pytest.Monkey
     try:
         assert running.info.version != "unknown"
         round_trip(running.info)
+    finally:
+        running.stop()
+
+
+#: What kafka-run-class.sh does for our two commands, around the real jars in libs/.
+RUN_CLASS_SCRIPT = r"""#!/usr/bin/env bash
+set -eu
+home=$(cd "$(dirname "$0")/.." && pwd)
+java=${JAVA_HOME:+$JAVA_HOME/bin/}java
+# shellcheck disable=SC2086
+exec "$java" ${KAFKA_HEAP_OPTS:-} -Dlog4j2.configurationFile="$home/config/log4j2.properties" \
+  -cp "$home/libs/*" __MAIN__ "$@"
+"""
+
+
+def test_scripts_around_real_kafka_jars(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.undo()  # the real JAVA_HOME, not the autouse stub
+    monkeypatch.setenv("PYTEST_KAFKA_PATTERNS_STATE", str(tmp_path / "state"))
+    if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
+        pytest.skip("no Java here")
+    settings = KafkaSettings(backend="apache")
+    try:
+        installation = apache.provision_for(settings)
+    except KafkaPatternsError as exc:  # no Java, or no mvn and an empty cache, offline...
+        pytest.skip(f"no Apache Kafka jars here: {exc}")
+    home = tmp_path / "kafka"
+    (home / "bin").mkdir(parents=True)
+    (home / "libs").mkdir()
+    (home / "config").mkdir()
+    for jar in installation.jars:
+        (home / "libs" / jar.name).symlink_to(jar)
+    (home / "config" / "log4j2.properties").write_text(apache.LOG_CONFIG)
+    _script(home / local.SERVER_SCRIPT, RUN_CLASS_SCRIPT.replace("__MAIN__", apache.SERVER_MAIN))
+    _script(home / local.STORAGE_SCRIPT,
+            RUN_CLASS_SCRIPT.replace("__MAIN__", apache.STORAGE_MAIN))
+    running = local.start_kafka(
+        KafkaSettings(backend="local", kafka_home=home), tmp_path / "work")
+    try:
+        assert running.info.backend == "local" and running.info.version == installation.version
+        round_trip(running.info)
+        log = next((tmp_path / "work").glob("kafka-*/kafka.log")).read_text()
+        assert "Kafka Server started" in log
     finally:
         running.stop()

@@ -225,3 +225,51 @@ def test_storage_template_copy_gets_fresh_ids(tmp_path: Path) -> None:
     assert a != b and "node.id=1" in a and "version=1" in a
     assert "AAAAAAAAAAAAAAAAAAAAAA" not in a and "BBBBBBBBBBBBBBBBBBBBBB" not in a
     assert (tmp_path / "a" / "__cluster_metadata-0" / "0.checkpoint").read_bytes() == b"bootstrap"
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "[ERROR] Failed to execute goal on project kafka-runtime: Could not resolve dependencies "
+        "for project p:kafka-runtime:pom:0: Could not find artifact "
+        "org.apache.kafka:kafka_2.13:jar:4.9.99 in central (https://repo.example/maven2)",
+        "[ERROR] Failed to execute goal on project kafka-runtime: Could not resolve dependencies "
+        "for project p:kafka-runtime:pom:0: org.apache.kafka:kafka_2.13:jar:4.9.99 was not "
+        "found in https://repo.example/maven2 during a previous attempt. This failure was "
+        "cached in the local repository",
+    ],
+)
+def test_maven_not_found_both_fresh_and_cached(line: str) -> None:
+    match = apache._NOT_FOUND.search(line)
+    assert match is not None
+    groups = [g for g in match.groups() if g]
+    assert groups == ["org.apache.kafka:kafka_2.13", "4.9.99"]
+
+
+def test_half_written_archives_of_dead_runs_are_removed(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    (tmp_path / f".abc-{dead}-deadbeef.jsa").write_bytes(b"half")
+    (tmp_path / f".abc-{os.getpid()}-cafe0123.jsa").write_bytes(b"ours, being written")
+    (tmp_path / "abc.jsa").write_bytes(b"complete")
+    apache._remove_dead_dumps(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        f".abc-{os.getpid()}-cafe0123.jsa", "abc.jsa"]
+
+
+def test_a_killed_fetch_leaves_nothing_that_is_used(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stale = tmp_path / ".tmp-4.4.0-123-abcdef12"
+    (stale / "libs").mkdir(parents=True)
+
+    def fetch(cache: Path, version: str, report: object, timeout: float) -> None:
+        assert not stale.exists()  # removed under the lock, before fetching
+        installed(cache, version)
+
+    monkeypatch.setattr(apache, "_fetch_into", fetch)
+    assert apache.provision("4.4.0", tmp_path, lambda line: None).version == "4.4.0"

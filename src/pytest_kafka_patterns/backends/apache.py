@@ -42,6 +42,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from xml.etree import ElementTree
 
+import psutil
 from filelock import FileLock, Timeout
 
 from ..config import KafkaSettings
@@ -109,18 +110,20 @@ logger.config.level = WARN
 
 _VERSION = re.compile(r"^\d+\.\d+\.\d+(?:-[A-Za-z0-9.]+)?$")
 _DOWNLOADED = re.compile(r"Downloaded from [^:]+: (\S+) \(([^)]*)\)")
-_NOT_FOUND = re.compile(r"Could not find artifact ([\w.\-]+:[\w.\-]+):\w+:([\w.\-]+)")
+#: Maven's two ways of saying an artifact does not exist: asked now, or asked before (a
+#: failure it cached in the local repository until the repository's update interval).
+_NOT_FOUND = re.compile(
+    r"Could not find artifact ([\w.\-]+:[\w.\-]+):\w+:([\w.\-]+)"
+    r"|([\w.\-]+:[\w.\-]+):\w+:([\w.\-]+) was not found in"
+)
 
 Progress = Callable[[str], None]
 
 
 def _stderr(line: str) -> None:
+    """The default progress report. The plugin passes pytest's terminal writer instead
+    (it provisions at session start, before output capture)."""
     print(line, file=sys.stderr, flush=True)
-
-
-#: Where the first fetch reports its progress. The plugin points it at pytest's terminal
-#: (provisioning happens at session start, before output capture); stderr otherwise.
-progress: Progress = _stderr
 
 
 @dataclass(frozen=True)
@@ -248,7 +251,7 @@ def provision(
         found = None  # fetched again below, under the lock
     if found is not None:
         return found
-    report = report or progress
+    report = report or _stderr
     cache.mkdir(parents=True, exist_ok=True)
     lock = FileLock(str(cache / f".{version}.lock"), timeout=timeout)
     try:
@@ -262,6 +265,8 @@ def provision(
                 found = None
             if found is not None:
                 return found  # another process fetched it while we waited
+            for stale in cache.glob(f".tmp-{version}-*"):
+                shutil.rmtree(stale, ignore_errors=True)  # a killed fetch's; we hold the lock
             _fetch_into(cache, version, report, timeout)
             installation = load_installation(directory, version)
     except Timeout:
@@ -300,15 +305,15 @@ def _fetch_into(cache: Path, version: str, report: Progress, timeout: float) -> 
         libs = work / "libs"
         deadline = started + timeout
         _write_pom(work / "pom.xml", [(GROUP, ARTIFACT, version)])
-        _mvn(mvn, work, ["dependency:copy-dependencies", "-DincludeScope=runtime",
-                         f"-DoutputDirectory={libs}"], version, report, deadline)
+        downloads = _mvn(mvn, work, ["dependency:copy-dependencies", "-DincludeScope=runtime",
+                                     f"-DoutputDirectory={libs}"], version, report, deadline)
         binding = _slf4j_binding(libs)
         if binding is not None:
             # Kafka's poms name log4j2 but no slf4j binding (the distribution adds one);
             # without it the broker would log nothing.
             _write_pom(work / "pom.xml", [binding])
             _mvn(mvn, work, ["dependency:copy-dependencies", "-DexcludeTransitive=true",
-                             f"-DoutputDirectory={libs}"], version, report, deadline)
+                             f"-DoutputDirectory={libs}"], version, report, deadline, downloads)
         jars = sorted(path.name for path in libs.glob("*.jar"))
         if not any(name.startswith(f"{ARTIFACT}-{version}") for name in jars):
             raise BackendUnavailable(
@@ -352,9 +357,11 @@ def _slf4j_binding(libs: Path) -> tuple[str, str, str] | None:
 
 
 def _mvn(
-    mvn: str, work: Path, goals: Sequence[str], version: str, report: Progress, deadline: float
-) -> None:
-    """Run mvn in ``work``, reporting each download; raise with the cause if it fails."""
+    mvn: str, work: Path, goals: Sequence[str], version: str, report: Progress, deadline: float,
+    downloads: int = 0,
+) -> int:
+    """Run mvn in ``work``, reporting each download (numbered on from ``downloads``);
+    return the count so far, or raise with the cause if it fails."""
     command = [mvn, "-B", "-Dstyle.color=never", *goals]
     proc = subprocess.Popen(
         command, cwd=work, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
@@ -363,7 +370,6 @@ def _mvn(
     timer = threading.Timer(max(deadline - time.monotonic(), 0.1), _kill_group, (proc.pid,))
     timer.start()
     lines: list[str] = []
-    downloads = 0
     try:
         for raw in proc.stdout or ():
             line = raw.decode(errors="replace").rstrip()
@@ -379,7 +385,7 @@ def _mvn(
             _kill_group(proc.pid)
             proc.wait()
     if code == 0:
-        return
+        return downloads
     output = "\n".join(lines)
     if time.monotonic() >= deadline:
         raise BackendUnavailable(
@@ -387,13 +393,16 @@ def _mvn(
             f"stopped; its last output:\n{log_tail(output)}"
         )
     missing = _NOT_FOUND.search(output)
-    if missing and missing.group(1) == f"{GROUP}:{ARTIFACT}":
+    artifact, wanted = (
+        (missing.group(1) or missing.group(3), missing.group(2) or missing.group(4))
+        if missing else ("", ""))
+    if artifact == f"{GROUP}:{ARTIFACT}":
         known = maven_versions(mvn, work)
         offer = (f" Versions Maven knows: {', '.join(known)}." if known else
                  " Maven could not list the versions it knows either.")
         raise ConfigError(
-            f"Apache Kafka {missing.group(2)} ({GROUP}:{ARTIFACT}:{missing.group(2)}) does not "
-            f"resolve through Maven.{offer} Choose one with --kafka-version."
+            f"Apache Kafka {wanted} ({GROUP}:{ARTIFACT}:{wanted}) does not resolve through "
+            f"Maven.{offer} Choose one with --kafka-version."
         )
     raise BackendUnavailable(
         f"Maven could not fetch Apache Kafka {version} (`{shlex.join(command)}` in {work} "
@@ -471,6 +480,14 @@ def _cds_archive(installation: Installation, java: str, java_home: Path | None,
     return installation.root / "cds" / f"{key}.jsa"
 
 
+def _remove_dead_dumps(directory: Path) -> None:
+    """Delete archives that a killed broker left half-written (``.<key>-<pid>-<id>.jsa``)."""
+    for dump in directory.glob(".*.jsa"):
+        match = re.search(r"-(\d+)-[0-9a-f]+\.jsa$", dump.name)
+        if match and not psutil.pid_exists(int(match.group(1))):
+            dump.unlink(missing_ok=True)
+
+
 def start_kafka(
     settings: KafkaSettings,
     workdir: Path,
@@ -491,13 +508,12 @@ def start_kafka(
     flags = [*_heap_flags(), *jvm_flags]
     archive = _cds_archive(installation, java, java_home, flags)
     dump: Path | None = None
-    if not class_archive:
-        pass
-    elif archive.is_file():
+    if class_archive and archive.is_file():
         flags.append(f"-XX:SharedArchiveFile={archive}")
-    else:
+    elif class_archive:
         # No archive for this JVM yet: this run's broker writes one when it exits.
         archive.parent.mkdir(parents=True, exist_ok=True)
+        _remove_dead_dumps(archive.parent)
         dump = archive.with_name(f".{archive.stem}-{os.getpid()}-{uuid.uuid4().hex[:8]}.jsa")
         flags.append(f"-XX:ArchiveClassesAtExit={dump}")
     base = [java, *flags, "-cp", installation.classpath]
@@ -514,7 +530,12 @@ def start_kafka(
     def prepare(launch: Launch, _config: Path, log_dir: Path, timeout: float) -> None:
         copy_storage_template(storage_template(launch, installation.root, timeout), log_dir)
 
-    process, elapsed, port = start_node(launch, workdir, timeout, prepare)
+    try:
+        process, elapsed, port = start_node(launch, workdir, timeout, prepare)
+    except BaseException:
+        if dump is not None:
+            dump.unlink(missing_ok=True)  # a JVM that exits early still writes its archive
+        raise
 
     def stop() -> None:
         process.stop()
