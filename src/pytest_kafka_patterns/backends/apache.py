@@ -521,7 +521,7 @@ def start_kafka(
         server=[*base, "-Dlog4j2.configurationFile=log4j2.properties", SERVER_MAIN],
         storage=[java, *_heap_flags(), *JVM_FLAGS, "-cp", installation.classpath,
                  "-Dlog4j2.configurationFile=log4j2.properties", STORAGE_MAIN],
-        fix_hint=(f"Kafka {version}'s jars are in {installation.root}; delete that directory "
+        exit_hint=(f"Kafka {version}'s jars are in {installation.root}; delete that directory "
                   "to fetch them again."),
         stop_timeout=30.0 if dump is not None else 10.0,
         log_config=LOG_CONFIG,

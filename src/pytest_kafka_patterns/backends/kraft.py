@@ -201,7 +201,10 @@ class Launch:
     storage: Sequence[str]
     """The storage tool, without its arguments (``format -t ID -c FILE`` follow)."""
     env: Mapping[str, str] = field(default_factory=dict)
-    fix_hint: str = ""
+    install_hint: str = ""
+    """Said when the server command cannot be run at all (what to install or point at)."""
+    exit_hint: str = ""
+    """Said, after where Kafka's logs are, when the server exits or is not ready in time."""
     stop_timeout: float = 10.0
     log_config: str | None = None
     """A log4j2 properties text written beside ``server.properties`` when given."""
@@ -348,8 +351,9 @@ def start_node(
             env=dict(node_launch.env),
             port=port,
             port_taken_marker=PORT_TAKEN,
-            install_hint=launch.fix_hint,
-            log_hint=f"Kafka's own logs are in {logs}.",
+            install_hint=launch.install_hint,
+            log_hint=" ".join(filter(None, [f"Kafka's own logs are in {logs}.",
+                                            launch.exit_hint])),
             timeout_option="--kafka-startup-timeout",
             stop_timeout=launch.stop_timeout,
         )

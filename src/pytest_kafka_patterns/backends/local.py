@@ -129,7 +129,7 @@ def _launch(dist: Distribution) -> Launch:
         server=[str(dist.home / SERVER_SCRIPT)],
         storage=[str(dist.home / STORAGE_SCRIPT)],
         env=env,
-        fix_hint=HOME_HINT,
+        install_hint=HOME_HINT,
     )
 
 
