@@ -36,12 +36,18 @@ def check_known(names: Iterable[str]) -> None:
         )
 
 
+def kafka_python_version() -> tuple[int, int]:
+    """(major, minor) of the installed kafka-python ((0, 0) when it is missing)."""
+    try:
+        major, minor = version("kafka-python").split(".")[:2]
+        return int(major), int(minor)
+    except (PackageNotFoundError, ValueError):
+        return 0, 0
+
+
 def kafka_python_major() -> int:
     """Major version of the installed kafka-python (0 when it is missing)."""
-    try:
-        return int(version("kafka-python").split(".")[0])
-    except (PackageNotFoundError, ValueError):
-        return 0
+    return kafka_python_version()[0]
 
 
 def tansu_capabilities() -> frozenset[str]:
@@ -53,10 +59,14 @@ def tansu_capabilities() -> frozenset[str]:
     limit; invalid topic configs are accepted; describe_configs marks a topic's own configs
     DEFAULT_CONFIG (so kafka-python 3's default, modified-only, reply is empty); a fresh
     group with the client's default settings waits ~23 s (max(1 s, session / 2)); storage
-    is memory. With kafka-python 2, InitProducerId fails too and its admin client cannot
-    parse Tansu's Metadata v8 authorized operations. ``tests/integration/test_parity.py``
-    fails when this drifts from the probes.
+    is memory. With kafka-python 2, InitProducerId fails too; 2.2 parses Tansu's Metadata
+    reply, but 2.3's admin client cannot ("14 is not a valid ACLOperation" in the
+    authorized operations). ``tests/integration/test_parity.py`` fails when this drifts
+    from the probes.
     """
-    if kafka_python_major() >= 3:
+    kafka_python = kafka_python_version()
+    if kafka_python >= (3, 0):
         return frozenset({"idempotence", "transactions", "admin_metadata", "compaction"})
+    if kafka_python < (2, 3):
+        return frozenset({"admin_metadata", "compaction"})
     return frozenset({"compaction"})

@@ -169,11 +169,45 @@ def _read_values(
 
 
 def _transactional_producer(bootstrap_servers: str, timeout: float) -> Any:
+    """A transactional producer, initialised; closed at once when initialisation fails.
+
+    A producer left open keeps its I/O thread: with kafka-python 2 on a broker that
+    refuses InitProducerId, that thread logs a crash on every loop for the rest of the run.
+    """
     producer = _producer(
         bootstrap_servers, timeout, transactional_id=f"kafka-patterns-parity-{uuid.uuid4().hex}"
     )
-    producer.init_transactions()
+    try:
+        producer.init_transactions()
+    except BaseException:
+        _close_producer(producer, 0)
+        raise
     return producer
+
+
+def _close_producer(producer: Any, timeout: float) -> None:
+    """Close a kafka-python producer, its I/O thread included, within about ``timeout`` s.
+
+    kafka-python 2.x's ``close()`` flushes first and raises ``KafkaTimeoutError`` when the
+    flush times out, before it stops its I/O thread; after a refused InitProducerId that
+    thread crashes on every loop (``RecordAccumulator`` has no ``abort_batches``) and logs
+    a traceback each time for the rest of the run. Then the thread is force-closed through
+    the producer's sender, the one private attribute this module touches, and only then.
+    """
+    from kafka.errors import KafkaTimeoutError
+
+    try:
+        producer.close(timeout)
+    except KafkaTimeoutError:
+        sender = getattr(producer, "_sender", None)
+        if sender is not None and hasattr(sender, "force_close"):
+            sender.force_close()
+            sender.join(1.0)
+
+
+def _remaining(deadline: float) -> float:
+    """Seconds left until ``deadline`` (``time.monotonic()``), never negative."""
+    return max(0.0, deadline - time.monotonic())
 
 
 # -- probes ---------------------------------------------------------------------------------
@@ -198,7 +232,7 @@ def probe_list_offsets_latest(bootstrap_servers: str, timeout: float) -> Outcome
             producer.flush(timeout)
             offsets = [future.get(timeout).offset for future in futures]
         finally:
-            producer.close(timeout)
+            _close_producer(producer, timeout)
         consumer = _consumer(bootstrap_servers, timeout)
         try:
             partition = TopicPartition(topic, 0)
@@ -234,7 +268,7 @@ def probe_read_committed(bootstrap_servers: str, timeout: float) -> Outcome:
             producer.send(topic, value=b"committed", partition=0)
             producer.commit_transaction()
         finally:
-            producer.close(timeout)
+            _close_producer(producer, timeout)
         values = _read_values(
             bootstrap_servers, topic, b"committed", timeout, isolation_level="read_committed"
         )
@@ -264,7 +298,7 @@ def probe_message_size_limits(bootstrap_servers: str, timeout: float) -> Outcome
         except (MessageSizeTooLargeError, RecordListTooLargeError) as exc:
             return True, f"{OVERSIZED_RECORD}-byte record rejected: {type(exc).__name__}"
         finally:
-            producer.close(timeout)
+            _close_producer(producer, timeout)
     return False, (
         f"{OVERSIZED_RECORD}-byte record accepted at offset {metadata.offset} "
         f"(topic max.message.bytes={SIZE_LIMIT})"
@@ -396,7 +430,7 @@ def probe_transactions(bootstrap_servers: str, timeout: float) -> Outcome:
             metadata = producer.send(topic, value=b"committed", partition=0).get(timeout)
             producer.commit_transaction()
         finally:
-            producer.close(timeout)
+            _close_producer(producer, timeout)
         values = _read_values(bootstrap_servers, topic, b"committed", timeout)
     if b"committed" not in values:
         return False, "committed, but the record could not be read back"
@@ -413,12 +447,15 @@ def probe_idempotence(bootstrap_servers: str, timeout: float) -> Outcome:
     """
     with _scratch(bootstrap_servers, timeout) as scratch:
         topic = scratch.topic("idempotence")
+        deadline = time.monotonic() + timeout
         producer = _producer(bootstrap_servers, timeout, enable_idempotence=True, acks="all")
         try:
             futures = [producer.send(topic, value=b"%d" % i, partition=0) for i in range(3)]
-            offsets = [future.get(timeout).offset for future in futures]
+            offsets = [future.get(_remaining(deadline)).offset for future in futures]
         finally:
-            producer.close(timeout)
+            # What is left of the time, then a forced close: a producer whose I/O thread
+            # fails (kafka-python 2 refused InitProducerId) would otherwise take it all again.
+            _close_producer(producer, _remaining(deadline))
     consecutive = offsets == list(range(offsets[0], offsets[0] + len(offsets)))
     return consecutive, f"3 idempotent sends acked at offsets {offsets}"
 

@@ -16,7 +16,7 @@ import pytest
 from pytest_kafka_patterns import parity
 from pytest_kafka_patterns.backends import embedded, external
 from pytest_kafka_patterns.backends.base import KafkaBroker
-from pytest_kafka_patterns.capabilities import tansu_capabilities
+from pytest_kafka_patterns.capabilities import kafka_python_major, tansu_capabilities
 from pytest_kafka_patterns.config import KafkaSettings
 
 #: What Tansu 0.6 lacks with any client (measured; see capabilities.tansu_capabilities).
@@ -52,7 +52,12 @@ def test_external_tansu_claims_only_what_it_has(tansu: KafkaBroker, tmp_path: Pa
     assert not broker.capabilities & TANSU_LACKS
     assert broker.capabilities == tansu_capabilities()
     # Bounded: the default-group join gives up at 5 s, the other probes run beside it.
-    assert seconds < parity.FAST_JOIN_SECONDS + 4
+    # kafka-python 2's producer waits for a producer id Tansu never gives until the
+    # probe's timeout is up.
+    limit = parity.FAST_JOIN_SECONDS + 4
+    if kafka_python_major() < 3:
+        limit = parity.DEFAULT_TIMEOUT + 2
+    assert seconds < limit
 
 
 def test_external_claims_what_the_runs_backend_claims(

@@ -49,10 +49,17 @@ def test_claim_matches_probe(
 
 
 def test_probes_are_bounded(probe_results: dict[str, parity.ProbeResult]) -> None:
+    """Each probe ends within its timeout and the second ``run_probe`` allows to close.
+
+    A probe that passes ends in a few seconds; one whose client waits for an answer that
+    never comes (kafka-python 2's producer on a broker that refuses InitProducerId) ends
+    when its timeout is up, not later.
+    """
     slow = {
         name: f"{result.seconds:.1f} s"
         for name, result in probe_results.items()
-        if result.seconds > parity.FAST_JOIN_SECONDS + 3
+        if result.seconds > parity.DEFAULT_TIMEOUT + 1.0
+        or (result.passed and result.seconds > parity.FAST_JOIN_SECONDS + 3)
     }
     assert not slow
 

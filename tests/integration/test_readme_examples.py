@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from pytest_kafka_patterns.capabilities import kafka_python_major
+
 README = Path(__file__).parents[2] / "README.md"
 BLOCK = re.compile(
     r"^```python\n# (?P<name>(?:test_\w+|conftest)\.py)\b[^\n]*\n(?P<body>.*?)^```",
@@ -36,7 +38,13 @@ def test_readme_examples_pass(pytester: pytest.Pytester, local_backends) -> None
     pytest.importorskip("pytest_asyncio")
     for name, body in readme_files().items():
         pytester.path.joinpath(name).write_text(body)
-    result = pytester.runpytest_inprocess(*local_backends)
-    result.assert_outcomes(passed=7)
+    if kafka_python_major() >= 3:
+        result = pytester.runpytest_inprocess(*local_backends)
+        result.assert_outcomes(passed=7)
+    else:
+        # kafka-python 2's producer fails a send in flight when its connection is cut
+        # (KafkaConnectionError), retries or not: the faults example holds from 3.0 on.
+        result = pytester.runpytest_inprocess(*local_backends, "-k", "not survives_a_cut")
+        result.assert_outcomes(passed=6, deselected=1)
     output = result.stdout.str()
     assert "CommitFailed" not in output and "commit" not in output.lower()
