@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from importlib import import_module
 
 import pytest
 
 from pytest_kafka_patterns._kafka_quiet import import_kafka
+from pytest_kafka_patterns.backends.apache import cache_root as apache_cache_root
+from pytest_kafka_patterns.config import KafkaSettings
 from tests.reliability.runs import LOCAL_BACKENDS, ProcessMark
 
 # pytester's in-process runs drop, when they end, every module first imported during the
@@ -16,6 +19,14 @@ from tests.reliability.runs import LOCAL_BACKENDS, ProcessMark
 # already holds: two ``NewTopic`` classes, and kafka-python rejects the "wrong" one. Import
 # them once here, for every inner run to share.
 import_kafka()
+
+# pytester points HOME at each inner run's temp dir; the apache backend's jar cache
+# (default ~/.cache/...) would then be fetched again for every inner run. Pin it here,
+# where HOME is still the user's.
+os.environ.setdefault(
+    "PYTEST_KAFKA_CACHE_DIR", str(apache_cache_root(KafkaSettings(), os.environ))
+)
+
 for _module in ("redis", "pytest_kafka_patterns.topics", "pytest_kafka_patterns.clients",
                 "pytest_kafka_patterns.reading", "pytest_kafka_patterns.factories"):
     import_module(_module)

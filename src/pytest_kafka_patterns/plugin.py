@@ -104,11 +104,28 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
-    """Fetch the apache backend's jars now, once, with progress on the terminal.
+    """Under xdist, the controller fetches the apache backend's jars before the workers
+    start (it collects no tests, so it cannot tell whether any needs a broker)."""
+    if session.config.pluginmanager.hasplugin("dsession"):
+        _provision_apache(session)
 
-    Output is not captured yet here, and xdist workers are not started; a failure is left
-    to the broker fixture to report, so a run that needs no broker is not stopped by it.
-    """
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Without xdist, fetch the apache backend's jars once collection shows a test that
+    uses a Kafka fixture: a run that needs no broker fetches nothing."""
+    if session.config.pluginmanager.hasplugin("dsession"):
+        return
+    if any(
+        name.startswith("kafka") or name.endswith("broker")
+        for item in session.items
+        for name in getattr(item, "fixturenames", ())
+    ):
+        _provision_apache(session)
+
+
+def _provision_apache(session: pytest.Session) -> None:
+    """Fetch the apache backend's jars now, once, with progress on the terminal (tests are
+    not running yet, so nothing captures it); a failure is left to the broker fixture."""
     settings: Settings = session.config.stash[fixtures.SETTINGS_KEY]
     if settings.kafka.backend != "apache" or fixtures.worker_id():
         return

@@ -195,8 +195,14 @@ def test_progress_on_the_first_fetch_then_silence(
         pytest.skip("needs mvn")
     # The inner run is a controller even when this test runs in an xdist worker.
     monkeypatch.delenv("PYTEST_XDIST_WORKER", raising=False)
-    pytester.makepyfile("def test_nothing(): pass")
+    pytester.makepyfile(test_plain="def test_plain(): pass")
     args = ("--kafka-backend=apache", f"--kafka-cache-dir={tmp_path / 'cache'}")
+    plain = pytester.runpytest_inprocess(*args)
+    plain.assert_outcomes(passed=1)
+    assert "Apache Kafka" not in plain.stdout.str(), "a run with no Kafka test fetched"
+    assert not (tmp_path / "cache").exists()
+    # A test that asks for a Kafka fixture (this one starts no broker) makes the run fetch.
+    pytester.makepyfile(test_plain="def test_nothing(kafka_patterns_seed): pass")
     first = pytester.runpytest_inprocess(*args)
     first.assert_outcomes(passed=1)
     first.stdout.fnmatch_lines([

@@ -122,7 +122,7 @@ Progress = Callable[[str], None]
 
 def _stderr(line: str) -> None:
     """The default progress report. The plugin passes pytest's terminal writer instead
-    (it provisions at session start, before output capture)."""
+    (it provisions before any test runs, so nothing captures it)."""
     print(line, file=sys.stderr, flush=True)
 
 
@@ -549,5 +549,5 @@ def start_kafka(
 
 
 def provision_for(settings: KafkaSettings, report: Progress | None = None) -> Installation:
-    """Fetch ``settings.version`` into the cache now (the plugin calls this at session start)."""
+    """Fetch ``settings.version`` into the cache now (the plugin calls this before tests run)."""
     return provision(settings.version, cache_root(settings), report)
