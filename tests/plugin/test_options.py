@@ -13,6 +13,7 @@ def test_header_reports_backends_and_where_settings_came_from(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("PYTEST_REDIS_BACKEND", "process")
+    monkeypatch.delenv("PYTEST_KAFKA_CACHE_DIR", raising=False)  # set by tests/conftest.py
     pytester.makeini("[pytest]\nkafka_backend = external\nkafka_bootstrap_servers = ini:1\n")
     pytester.makepyfile("def test_nothing(): pass")
     result = pytester.runpytest_inprocess("--kafka-backend=embedded")
