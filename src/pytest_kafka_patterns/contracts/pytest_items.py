@@ -107,26 +107,6 @@ def contract_paths(config: pytest.Config) -> list[str]:
     return list(config.getoption(DEST) or [])
 
 
-def pytest_addoption(parser: pytest.Parser) -> None:
-    group = parser.getgroup("kafka-patterns")
-    group.addoption(
-        OPTION, dest=DEST, action="append", default=None, metavar="PATH",
-        help="collect consumer contract files (*.contract.json) under PATH into tests, one "
-        "per fault scenario (repeatable)",
-    )
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line(
-        "markers",
-        f"{MARKER}(path): the consumer contract the verify_contract fixture checks",
-    )
-    paths = contract_paths(config)
-    if paths and config.args_source != pytest.Config.ArgsSource.ARGS:
-        # `pytest --kafka-contracts PATH` alone: collect the contracts, not the test suite.
-        config.args[:] = paths
-
-
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> ContractFile | None:
     from .model import is_contract_file
 
