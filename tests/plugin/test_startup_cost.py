@@ -34,28 +34,35 @@ def pytest_sessionfinish(session):
 """
 
 
+def _heavy_modules_loaded(
+    pytester: pytest.Pytester, tmp_path: Path, test_source: str
+) -> tuple[pytest.RunResult, list[str]]:
+    """Run ``test_source`` in a subprocess; the heavy modules loaded at its end."""
+    out = tmp_path / "modules.json"
+    pytester.makeconftest(RECORD_MODULES.format(heavy=HEAVY, out=str(out)))
+    pytester.makepyfile(test_source)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:faker")
+    result.assert_outcomes(passed=1)
+    loaded: list[str] = json.loads(out.read_text())
+    return result, loaded
+
+
 def test_a_run_without_kafka_fixtures_imports_no_heavy_module(
     pytester: pytest.Pytester, tmp_path: Path
 ) -> None:
-    out = tmp_path / "modules.json"
-    pytester.makeconftest(RECORD_MODULES.format(heavy=HEAVY, out=str(out)))
-    pytester.makepyfile("def test_x():\n    pass\n")
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:faker")
-    result.assert_outcomes(passed=1)
+    result, loaded = _heavy_modules_loaded(pytester, tmp_path, "def test_x():\n    pass\n")
     assert "kafka-patterns: factory seed=" in result.stdout.str(), "the plugin was active"
-    assert json.loads(out.read_text()) == []
+    assert loaded == []
 
 
 def test_the_heavy_modules_do_load_once_a_test_uses_a_fixture(
     pytester: pytest.Pytester, tmp_path: Path
 ) -> None:
     """The check above can fail: the same conftest sees them when a factory is used."""
-    out = tmp_path / "modules.json"
-    pytester.makeconftest(RECORD_MODULES.format(heavy=HEAVY, out=str(out)))
-    pytester.makepyfile("def test_x(order_event_factory):\n    order_event_factory.build()\n")
-    pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:faker").assert_outcomes(
-        passed=1)
-    assert {"factory", "faker"} <= set(json.loads(out.read_text()))
+    _, loaded = _heavy_modules_loaded(
+        pytester, tmp_path, "def test_x(order_event_factory):\n    order_event_factory.build()\n"
+    )
+    assert {"factory", "faker"} <= set(loaded)
 
 
 LATE_IMPORTS = """
