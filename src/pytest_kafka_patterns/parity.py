@@ -17,6 +17,7 @@ capabilities from them on connect, and ``kafka-patterns parity`` prints the READ
 from __future__ import annotations
 
 import asyncio
+import re
 import threading
 import time
 import uuid
@@ -78,9 +79,12 @@ def _client_options(bootstrap_servers: str, timeout: float) -> dict[str, Any]:
 
 
 def _error_name(exc: BaseException) -> str:
+    """``"Name: message"`` in at most ~160 characters, floats in it to two decimals (a
+    table cell, regenerated often: "waiting for 9.970274265999251 secs" reads 9.97)."""
     name, text = type(exc).__name__, str(exc).strip()
     while text.startswith(f"{name}: "):  # kafka-python repeats the class name
         text = text[len(name) + 2 :]
+    text = re.sub(r"(\d+\.\d\d)\d+", r"\1", text)
     return f"{name}: {text[:160]}" if text else name
 
 

@@ -138,7 +138,7 @@ class Transactions:
 _UNTRACKABLE = (
     "read_committed: this kafka-python parses Fetch answers in a way pytest-kafka-patterns "
     "does not know, so aborted transactions cannot be told apart from delivered records. "
-    "Install kafka-python>=2.2.1,<4 (the versions the plugin is tested with) or pass "
+    "Install kafka-python>=2.2.15,<4 (the versions the plugin is tested with) or pass "
     "isolation_level='read_uncommitted' to read every record."
 )
 

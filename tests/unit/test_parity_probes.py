@@ -28,6 +28,20 @@ def test_a_probe_that_raises_fails_with_the_error(monkeypatch: pytest.MonkeyPatc
     assert (result.passed, result.detail) == (False, "ConnectionError: no broker")
 
 
+def test_an_error_reads_as_one_short_cell_with_floats_rounded(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """kafka-python's timeout message carries the raw float; the README table, regenerated
+    with every release, would change in every cell that quotes it."""
+
+    def times_out(servers: str, timeout: float) -> parity.Outcome:
+        raise TimeoutError("TimeoutError: Timeout after waiting for 9.970274265999251 secs.")
+
+    monkeypatch.setitem(parity.PROBES, "compaction", times_out)
+    result = parity.run_probe("compaction", "127.0.0.1:1", timeout=1)
+    assert result.detail == "TimeoutError: Timeout after waiting for 9.97 secs."
+
+
 def test_results_are_cached_per_address(monkeypatch: pytest.MonkeyPatch) -> None:
     calls = []
 
