@@ -156,6 +156,16 @@ class _Supervised(Executor):
     def pre_start_check(self) -> bool:
         return False
 
+    def stop_within(self, timeout: float) -> None:
+        """SIGTERM the process group and wait up to ``timeout`` s for it to end.
+
+        mirakuru takes the stop deadline from the executor's one timeout (the start
+        timeout until now); this subclass sets its own protected attribute rather than a
+        caller reaching into the executor. Raises mirakuru's ``TimeoutExpired``.
+        """
+        self._timeout = timeout
+        self.stop()
+
     def after_start_check(self) -> bool:
         # mirakuru only treats a non-zero early exit as a failure; some servers
         # (Tansu on a taken port) exit 0.
@@ -204,9 +214,8 @@ class ManagedProcess:
     def stop(self, timeout: float | None = None) -> None:
         """SIGTERM the process group; SIGKILL what is left after ``timeout`` seconds."""
         if self._executor.running():
-            self._executor._timeout = self.stop_timeout if timeout is None else timeout
             try:
-                self._executor.stop()
+                self._executor.stop_within(self.stop_timeout if timeout is None else timeout)
             except ProcessFinishedWithError:
                 pass  # any exit status is fine once we asked it to stop
             except TimeoutExpired:

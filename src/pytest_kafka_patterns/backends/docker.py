@@ -46,6 +46,7 @@ from ..errors import (
 )
 from ..ports import LOOPBACK, free_port
 from ..probes import kafka_api_versions, redis_ping
+from ..waiting import poll
 from .base import KafkaBroker, RedisServer, Running
 from .embedded import TANSU_CONSUMER_DEFAULTS
 from .external import KAFKA_CONSUMER_DEFAULTS
@@ -317,7 +318,7 @@ def _start(container: DockerContainer, what: str) -> None:
     try:
         container.start()
     except Exception as exc:
-        created = container._container is not None
+        created = _created(container)
         _remove_quietly(container)
         if isinstance(exc, KafkaPatternsError):
             raise
@@ -370,26 +371,49 @@ def _wait_ready(
     deadline: float,
     timeout: float,
 ) -> None:
-    """Poll ``ready`` until the deadline; notice an exited container within ~0.25 s."""
+    """Poll ``ready`` until the deadline (the one poller, :func:`waiting.poll`); notice an
+    exited container within ~0.25 s. Raises :class:`ServiceStartError` with the log tail."""
     wrapped = container.get_wrapped_container()
+    problems: list[str] = []
     next_status = 0.0
-    while not ready():
+
+    def gone() -> bool:
+        nonlocal next_status
         now = time.monotonic()
-        if now >= next_status:
-            try:
-                wrapped.reload()
-                status, code = wrapped.status, wrapped.attrs["State"].get("ExitCode")
-            except Exception as exc:
-                _fail(container, what, f"could not be inspected ({exc})")
-            if status in ("exited", "dead"):
-                _fail(container, what, f"exited with code {code} before it was ready")
-            next_status = now + 0.25
-        if now >= deadline:
-            _fail(
-                container, what, f"was not ready within {timeout:g} s",
-                "Raise the startup timeout option if this machine is just slow.",
-            )
-        time.sleep(0.02)
+        if now < next_status:
+            return False
+        next_status = now + 0.25
+        try:
+            wrapped.reload()
+            status, code = wrapped.status, wrapped.attrs["State"].get("ExitCode")
+        except Exception as exc:
+            problems.append(f"could not be inspected ({exc})")
+            return True
+        if status in ("exited", "dead"):
+            problems.append(f"exited with code {code} before it was ready")
+            return True
+        return False
+
+    remaining = max(0.0, deadline - time.monotonic())
+    if poll(ready, timeout=remaining, interval=0.02, abort=gone).done:
+        return
+    if problems:
+        _fail(container, what, problems[0])
+    _fail(
+        container, what, f"was not ready within {timeout:g} s",
+        "Raise the startup timeout option if this machine is just slow.",
+    )
+
+
+def _created(container: DockerContainer) -> bool:
+    """Whether Docker created the container (testcontainers' public accessor)."""
+    from testcontainers.core.exceptions import ContainerStartException
+
+    try:
+        container.get_wrapped_container()
+    except ContainerStartException:
+        return False
+    return True
 
 
 def _host_port(container: DockerContainer, what: str, inside: int) -> int:
@@ -535,7 +559,7 @@ def _start_testcontainers_module(
     try:
         container.start(timeout=max(1, int(timeout)))
     except Exception as exc:
-        if container._container is None:
+        if not _created(container):
             _remove_quietly(container)
             raise ServiceStartError(
                 f"Docker could not start the {what} container from {image!r}: {exc}"

@@ -1,0 +1,62 @@
+"""ManagedProcess.stop: SIGTERM first, SIGKILL after its own timeout (not the start one)."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import psutil
+
+from pytest_kafka_patterns.process import ManagedProcess, start_process
+
+#: A start timeout far above the stop timeouts used here: a stop that waited for it
+#: instead of its own timeout would show (seconds, not a benchmark).
+START_TIMEOUT = 30.0
+
+
+def _start(tmp_path: Path, on_sigterm: str) -> tuple[ManagedProcess, psutil.Process]:
+    script = (
+        "import pathlib, signal, sys, time\n"
+        f"{on_sigterm}\n"
+        "pathlib.Path('ready').touch()\n"
+        "time.sleep(120)\n"
+    )
+    process, _ = start_process(
+        "stop-test", [sys.executable, "-c", script],
+        ready=lambda: (tmp_path / "ready").exists(), workdir=tmp_path, timeout=START_TIMEOUT,
+    )
+    return process, psutil.Process(process.pid)
+
+
+def _gone(proc: psutil.Process) -> bool:
+    try:
+        return proc.status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
+
+
+def test_stop_sends_sigterm_first_and_a_handler_runs(tmp_path: Path) -> None:
+    handler = (
+        "def bye(*_):\n"
+        "    pathlib.Path('terminated').touch(); sys.exit(0)\n"
+        "signal.signal(signal.SIGTERM, bye)"
+    )
+    process, proc = _start(tmp_path, handler)
+    process.stop(timeout=10)
+    assert _gone(proc)
+    assert (tmp_path / "terminated").exists(), "the process was killed, never asked to stop"
+
+
+def test_stop_kills_a_process_that_ignores_sigterm_after_its_own_timeout(
+    tmp_path: Path,
+) -> None:
+    process, proc = _start(tmp_path, "signal.signal(signal.SIGTERM, signal.SIG_IGN)")
+    started = time.monotonic()
+    process.stop(timeout=0.5)
+    waited = time.monotonic() - started
+    assert _gone(proc), "a process that ignores SIGTERM outlived stop()"
+    assert waited < START_TIMEOUT / 2, (
+        f"stop(timeout=0.5) took {waited:.1f} s: it waited for the start timeout "
+        f"({START_TIMEOUT:g} s), not its own"
+    )
