@@ -118,19 +118,18 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     uses a Kafka fixture: a run that needs no broker fetches nothing."""
     if session.config.pluginmanager.hasplugin("dsession"):
         return
-    if any(
-        name.startswith("kafka") or name.endswith("broker")
-        for item in session.items
-        for name in getattr(item, "fixturenames", ())
-    ):
-        _provision_apache(session)
+    names = {name for item in session.items for name in getattr(item, "fixturenames", ())}
+    if any(name.startswith("kafka") or name.endswith("broker") for name in names):
+        # kafka_cluster runs Apache Kafka whatever the backend.
+        _provision_apache(session, any(name.startswith("kafka_cluster") for name in names))
 
 
-def _provision_apache(session: pytest.Session) -> None:
+def _provision_apache(session: pytest.Session, cluster: bool = False) -> None:
     """Fetch the apache backend's jars now, once, with progress on the terminal (tests are
-    not running yet, so nothing captures it); a failure is left to the broker fixture."""
+    not running yet, so nothing captures it); a failure is left to the broker fixture.
+    ``cluster``: a test uses ``kafka_cluster``, which needs them on any backend."""
     settings: Settings = session.config.stash[fixtures.SETTINGS_KEY]
-    if settings.kafka.backend != "apache" or fixtures.worker_id():
+    if (settings.kafka.backend != "apache" and not cluster) or fixtures.worker_id():
         return
     from .backends import apache
 

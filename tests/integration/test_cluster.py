@@ -8,6 +8,7 @@ test). Needs Java 17+ and the jars (cached, or ``mvn`` to fetch them).
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import threading
@@ -165,6 +166,18 @@ def test_acks_all_fails_loudly_below_min_insync_replicas(kafka_cluster: KafkaClu
     assert [record.value for record in records] == [{"event_id": "before"}]
 
 
+def test_the_readme_example_passes(pytester: pytest.Pytester) -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    block = re.search(
+        r"^```python\n# tests/test_replication\.py\n(?P<body>.*?)^```", readme,
+        re.MULTILINE | re.DOTALL,
+    )
+    assert block is not None, "README.md has no tests/test_replication.py example"
+    pytester.makepyfile(test_replication=block["body"])
+    result = pytester.runpytest_inprocess("-p", "no:randomly")
+    result.assert_outcomes(passed=2)
+
+
 #: An inner test that holds a cluster until the outer test writes ``go``, after reporting
 #: its brokers' pids and ports in ``seen-<pid>.json`` (see tests/reliability/runs.py).
 CLUSTER_HOLDING_TEST = """
@@ -197,7 +210,11 @@ def runs(process_mark: Any) -> Iterator[list[InnerRun]]:
 def test_no_cluster_jvm_outlives_a_killed_pytest(
     tmp_path: Path, process_mark: Any, runs: list[InnerRun]
 ) -> None:
-    run = start_run(tmp_path, test_text=CLUSTER_HOLDING_TEST)
+    # A registry of its own: the inner run's pidfiles are then invisible to every other
+    # run's reaper (parallel runs on this machine reap orphans whose owner died), so
+    # only PR_SET_PDEATHSIG can end the JVMs in time.
+    run = start_run(tmp_path, test_text=CLUSTER_HOLDING_TEST,
+                    env={"PYTEST_KAFKA_PATTERNS_STATE": str(tmp_path / "state")})
     runs.append(run)
     seen = run.wait_seen(1, timeout=120)
     jvms = [int(pid) for pid in seen[0]["jvms"]]  # type: ignore[attr-defined]

@@ -179,14 +179,21 @@ class KafkaCluster:
         """Shut broker ``broker_id`` down cleanly (SIGTERM: controlled shutdown moves its
         leaderships first); return once it has exited and no running broker lists it.
 
-        Raises :class:`ClusterStateError` when it does not exit within ``timeout`` s (it
-        is then SIGKILLed) or the others still list it.
+        A broker that has not exited when ``timeout`` s have passed is SIGKILLed (a
+        controlled shutdown without a controller majority can wait minutes); then, or
+        when the others still list it, :class:`ClusterStateError` is raised.
         """
         node = self._running(broker_id, "stop")
         deadline = time.monotonic() + self._timeout(timeout)
         assert node.process is not None
         node.wanted = False
         node.process.stop(timeout=max(0.1, deadline - time.monotonic()))
+        if time.monotonic() >= deadline:
+            raise ClusterStateError(
+                f"broker {broker_id} ({node.address}) did not shut down within "
+                f"{self._timeout(timeout):g} s of SIGTERM and was SIGKILLed. "
+                f"{self._quorum_note()} Its log: {self.log_path(broker_id)}"
+            )
         self._wait_gone(broker_id, deadline, "stopped (SIGTERM)")
 
     def kill(self, broker_id: int, timeout: float | None = None) -> None:
@@ -241,21 +248,26 @@ class KafkaCluster:
         """Create ``name`` with the cluster's default replication factor (``size``);
         return it once each partition has a leader and a full ISR on every running broker.
 
-        ``config`` keys may use ``_`` for ``.`` (``min_insync_replicas="3"``). Needs a
-        client that sends CreateTopics v4+ (replication factor -1 = the broker's
-        ``default.replication.factor``, KIP-464): kafka-python 2.2+ does.
+        ``config`` keys may use ``_`` for ``.`` (``min_insync_replicas="3"``). The
+        replication factor is sent as -1, "the broker's ``default.replication.factor``"
+        (CreateTopics v4+, KIP-464), so the broker's setting is what applies; kafka-python
+        2 refuses -1 itself, and then ``size`` is sent.
         """
         from .._kafka_quiet import import_kafka
 
         import_kafka()  # first, quietly (see ._kafka_quiet)
         from kafka import KafkaAdminClient
         from kafka.admin import NewTopic
-        from kafka.errors import KafkaError
+        from kafka.errors import IllegalArgumentError, KafkaError
 
         configs = {key.replace("_", "."): value for key, value in config.items()}
         admin = KafkaAdminClient(bootstrap_servers=self.bootstrap_servers)
         try:
-            admin.create_topics([NewTopic(name, partitions, -1, topic_configs=configs)])
+            try:
+                topic = NewTopic(name, partitions, -1, topic_configs=configs)
+            except IllegalArgumentError:  # kafka-python 2
+                topic = NewTopic(name, partitions, self.size, topic_configs=configs)
+            admin.create_topics([topic])
         except KafkaError as exc:
             raise ClusterStateError(f"could not create topic {name!r}: {exc}") from exc
         finally:
