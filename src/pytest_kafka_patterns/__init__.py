@@ -21,6 +21,7 @@ if TYPE_CHECKING:
         order_id_of,
     )
     from .backends import KafkaBroker, RedisServer
+    from .backends.cluster import ClusterStateError, KafkaCluster
     from .capabilities import CAPABILITIES
     from .config import KafkaSettings, RedisSettings, Settings
     from .errors import (
@@ -43,6 +44,7 @@ if TYPE_CHECKING:
     from .fixtures import (
         kafka_admin_fixture,
         kafka_broker_fixture,
+        kafka_cluster_fixture,
         kafka_consumer_factory_fixture,
         kafka_producer_factory_fixture,
         kafka_topic_factory_fixture,
@@ -70,6 +72,7 @@ _EXPORTS = {
         "event_id_of", "eventually", "expect_no_more", "order_id_of",
     ),
     "backends": ("KafkaBroker", "RedisServer"),
+    "backends.cluster": ("ClusterStateError", "KafkaCluster"),
     "capabilities": ("CAPABILITIES",),
     "config": ("KafkaSettings", "RedisSettings", "Settings"),
     "errors": (
@@ -82,9 +85,9 @@ _EXPORTS = {
         "OrderItemFactory", "OrderStatusChangedEventFactory", "order_history",
     ),
     "fixtures": (
-        "kafka_admin_fixture", "kafka_broker_fixture", "kafka_consumer_factory_fixture",
-        "kafka_producer_factory_fixture", "kafka_topic_factory_fixture",
-        "redis_client_fixture", "redis_server_fixture",
+        "kafka_admin_fixture", "kafka_broker_fixture", "kafka_cluster_fixture",
+        "kafka_consumer_factory_fixture", "kafka_producer_factory_fixture",
+        "kafka_topic_factory_fixture", "redis_client_fixture", "redis_server_fixture",
     ),
     "reading": (
         "PartitionProgress", "committed_offsets", "group_progress", "high_watermarks",
@@ -118,11 +121,13 @@ def __dir__() -> list[str]:
 __all__ = [
     "CAPABILITIES",
     "BackendUnavailable",
+    "ClusterStateError",
     "ConfigError",
     "InventoryFailedEventFactory",
     "InventoryReservedEventFactory",
     "InventoryResultEventFactory",
     "KafkaBroker",
+    "KafkaCluster",
     "KafkaPatternsError",
     "KafkaSettings",
     "OrderCreatedEventFactory",
@@ -151,6 +156,7 @@ __all__ = [
     "high_watermarks",
     "kafka_admin_fixture",
     "kafka_broker_fixture",
+    "kafka_cluster_fixture",
     "kafka_consumer_factory_fixture",
     "kafka_producer_factory_fixture",
     "kafka_topic_factory_fixture",

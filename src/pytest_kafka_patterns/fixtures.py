@@ -11,6 +11,7 @@ Fixtures that need a broker or a Redis take the *name* of the fixture that provi
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, cast
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
     import redis
     from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 
+    from .backends.cluster import KafkaCluster
     from .redis_db import DatabaseClaim
     from .sharing import SharedService
 
@@ -250,6 +252,58 @@ def kafka_broker_fixture(*, scope: str = "session", **overrides: Any) -> Any:
             yield broker
 
     return kafka_broker_factory_fixture
+
+
+def kafka_cluster_fixture(*, size: int = 3, scope: str = "module", **overrides: Any) -> Any:
+    """A fixture that provides a :class:`~.backends.cluster.KafkaCluster`: ``size``
+    Apache Kafka brokers (combined KRaft nodes), whatever ``--kafka-backend`` says.
+
+    ``overrides`` replace fields of the run's Kafka settings (``version=...``,
+    ``startup_timeout=...``). Each xdist worker that needs it starts its own cluster, since
+    its tests stop and kill brokers. Brokers a test stopped stay stopped: call
+    ``cluster.restore()`` (the plugin's ``kafka_cluster`` fixture does, before each test).
+    """
+
+    @pytest.fixture(scope=scope)  # type: ignore[call-overload, untyped-decorator]
+    def kafka_cluster_factory_fixture(
+        request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+    ) -> Iterator[KafkaCluster]:
+        from .backends.cluster import start_cluster
+
+        settings = settings_of(request.config).kafka.with_overrides(
+            **{"backend": "apache", **overrides}
+        )
+        key = request.fixturename or "kafka_cluster"
+        failure = ""
+        try:
+            reap_leftovers(request.config)
+            root = run_root(tmp_path_factory)
+            workdir = tmp_path_factory.mktemp(key, numbered=True)
+            what = f"the working directory of {key}"
+            statedirs.ensure_writable(workdir, statedirs.BASETEMP, what)
+            reaper.ensure_registry()
+            cluster = start_cluster(settings, workdir, size)
+        except KafkaPatternsError as exc:
+            failure = str(exc)
+        except OSError as exc:  # pytest could not make its base temp directory
+            where = Path(exc.filename).parent if isinstance(exc.filename, str) else Path.cwd()
+            failure = str(statedirs.error(where, exc, statedirs.BASETEMP, "the base temp"))
+        if failure:
+            pytest.fail(f"{key}: {failure}", pytrace=False)
+        try:
+            # Its directory goes when the run is over, if the run was killed (see reaper).
+            reaper.remember_run(key, runstate.of(request.config).controller, root.parent,
+                                [workdir])
+            record_service(request.config, key, json.dumps({
+                "backend": f"apache cluster of {size}", "version": cluster.version,
+                "bootstrap_servers": cluster.bootstrap_servers,
+                "startup_seconds": cluster.startup_seconds,
+            }))
+            yield cluster
+        finally:
+            cluster.close()
+
+    return kafka_cluster_factory_fixture
 
 
 def redis_server_fixture(*, scope: str = "session", **overrides: Any) -> Any:

@@ -9,7 +9,7 @@ import warnings
 from collections.abc import Callable, Iterator
 from importlib import import_module
 from importlib.util import find_spec
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -18,6 +18,9 @@ from .backends import KafkaBroker
 from .capabilities import CAPABILITIES, check_known
 from .config import OPTIONS, Settings, resolve
 from .errors import ConfigError, KafkaPatternsError
+
+if TYPE_CHECKING:  # imported by the fixture: the plugin is loaded in every run
+    from .backends.cluster import KafkaCluster
 
 GROUP = parts.OPTION_GROUP[0]
 
@@ -115,19 +118,18 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     uses a Kafka fixture: a run that needs no broker fetches nothing."""
     if session.config.pluginmanager.hasplugin("dsession"):
         return
-    if any(
-        name.startswith("kafka") or name.endswith("broker")
-        for item in session.items
-        for name in getattr(item, "fixturenames", ())
-    ):
-        _provision_apache(session)
+    names = {name for item in session.items for name in getattr(item, "fixturenames", ())}
+    if any(name.startswith("kafka") or name.endswith("broker") for name in names):
+        # kafka_cluster runs Apache Kafka whatever the backend.
+        _provision_apache(session, any(name.startswith("kafka_cluster") for name in names))
 
 
-def _provision_apache(session: pytest.Session) -> None:
+def _provision_apache(session: pytest.Session, cluster: bool = False) -> None:
     """Fetch the apache backend's jars now, once, with progress on the terminal (tests are
-    not running yet, so nothing captures it); a failure is left to the broker fixture."""
+    not running yet, so nothing captures it); a failure is left to the broker fixture.
+    ``cluster``: a test uses ``kafka_cluster``, which needs them on any backend."""
     settings: Settings = session.config.stash[fixtures.SETTINGS_KEY]
-    if settings.kafka.backend != "apache" or fixtures.worker_id():
+    if (settings.kafka.backend != "apache" and not cluster) or fixtures.worker_id():
         return
     from .backends import apache
 
@@ -176,6 +178,7 @@ kafka_admin = fixtures.kafka_admin_fixture()
 kafka_topic_factory = fixtures.kafka_topic_factory_fixture()
 kafka_producer_factory = fixtures.kafka_producer_factory_fixture()
 kafka_consumer_factory = fixtures.kafka_consumer_factory_fixture()
+kafka_cluster_module = fixtures.kafka_cluster_fixture()
 redis_server = fixtures.redis_server_fixture()
 redis_client = fixtures.redis_client_fixture()
 
@@ -184,6 +187,14 @@ redis_client = fixtures.redis_client_fixture()
 def kafka_bootstrap_servers(kafka_broker: KafkaBroker) -> str:
     """``host:port`` of the session's broker."""
     return kafka_broker.bootstrap_servers
+
+
+@pytest.fixture
+def kafka_cluster(kafka_cluster_module: KafkaCluster) -> KafkaCluster:
+    """A 3-broker Apache Kafka cluster (one per test module and xdist worker), every
+    broker running when the test starts (``restore()`` restarts what a test stopped)."""
+    kafka_cluster_module.restore()
+    return kafka_cluster_module
 
 
 @pytest.fixture

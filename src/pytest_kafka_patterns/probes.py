@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import socket
 import struct
+from dataclasses import dataclass
 
 from .waiting import wait_until as wait_until  # the one poller; imported from here too
 
@@ -34,21 +35,42 @@ def kafka_api_versions(host: str, port: int, timeout: float = 0.5) -> bool:
     return bool(got_correlation == correlation_id and error_code == 0)
 
 
-def kafka_partition_leaders(
-    bootstrap_servers: str, topic: str, timeout: float = 1.0
-) -> list[int] | None:
-    """Leader id of each partition of ``topic`` (by index), from a Metadata v1 request.
+@dataclass(frozen=True)
+class PartitionState:
+    """One partition as a broker's Metadata reply describes it (broker ids)."""
 
-    ``None`` when the topic is unknown or no broker answers. Raw, so that it works with
-    every client version (kafka-python 2 cannot parse some brokers' metadata replies).
+    leader: int
+    """-1 while the partition has no leader."""
+    replicas: tuple[int, ...]
+    isr: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Metadata:
+    """What one broker's Metadata v1 reply says about the cluster and one topic."""
+
+    brokers: tuple[int, ...]
+    """Ids of the brokers the answering broker counts as alive (KRaft: not fenced), sorted."""
+    controller: int
+    partitions: dict[int, PartitionState] | None
+    """By partition index; ``None`` when the topic is unknown (or none was asked for)."""
+
+
+def kafka_metadata(
+    host: str, port: int, topic: str | None = None, timeout: float = 1.0
+) -> Metadata | None:
+    """One broker's view of the cluster (and of ``topic``), from a Metadata v1 request.
+
+    Only ``host:port`` is asked, so each broker's own (possibly lagging) metadata cache
+    can be compared. ``None`` when it does not answer. Raw, like the other probes.
     """
-    host, port = split_host_port(bootstrap_servers.split(",")[0], 9092)
     client_id = b"pytest-kafka-patterns"
-    name = topic.encode()
-    request = (
-        struct.pack(">hhih", _METADATA_KEY, 1, 1, len(client_id)) + client_id
-        + struct.pack(">ih", 1, len(name)) + name
-    )
+    if topic is None:
+        topics = struct.pack(">i", 0)
+    else:
+        name = topic.encode()
+        topics = struct.pack(">ih", 1, len(name)) + name
+    request = struct.pack(">hhih", _METADATA_KEY, 1, 1, len(client_id)) + client_id + topics
     try:
         with socket.create_connection((host, port), timeout=timeout) as sock:
             sock.sendall(struct.pack(">i", len(request)) + request)
@@ -58,7 +80,22 @@ def kafka_partition_leaders(
         return None
 
 
-def _parse_metadata_v1(body: bytes) -> list[int] | None:
+def kafka_partition_leaders(
+    bootstrap_servers: str, topic: str, timeout: float = 1.0
+) -> list[int] | None:
+    """Leader id of each partition of ``topic`` (by index), from a Metadata v1 request.
+
+    ``None`` when the topic is unknown or no broker answers. Raw, so that it works with
+    every client version (kafka-python 2 cannot parse some brokers' metadata replies).
+    """
+    host, port = split_host_port(bootstrap_servers.split(",")[0], 9092)
+    metadata = kafka_metadata(host, port, topic, timeout)
+    if metadata is None or metadata.partitions is None:
+        return None
+    return [metadata.partitions[i].leader for i in sorted(metadata.partitions)]
+
+
+def _parse_metadata_v1(body: bytes) -> Metadata:
     offset = 4  # correlation id
 
     def take(fmt: str) -> tuple[int, ...]:
@@ -72,30 +109,33 @@ def _parse_metadata_v1(body: bytes) -> list[int] | None:
         (length,) = take(">h")
         offset += max(length, 0)
 
-    (brokers,) = take(">i")
-    for _ in range(brokers):
-        take(">i")
+    def ids() -> tuple[int, ...]:
+        (count,) = take(">i")
+        return tuple(take(">i")[0] for _ in range(max(count, 0)))
+
+    (count,) = take(">i")
+    brokers = []
+    for _ in range(count):
+        brokers.append(take(">i")[0])
         skip_string()
         take(">i")
         skip_string()  # rack
-    take(">i")  # controller id
+    (controller,) = take(">i")
     (topics,) = take(">i")
-    leaders: list[int] | None = None
+    partitions: dict[int, PartitionState] | None = None
     for _ in range(topics):
         (error_code,) = take(">h")
         skip_string()
         take(">b")  # is_internal
-        (partitions,) = take(">i")
-        by_index: dict[int, int] = {}
-        for _ in range(partitions):
+        (count,) = take(">i")
+        by_index: dict[int, PartitionState] = {}
+        for _ in range(count):
             _, index, leader = take(">hii")
-            for _ in range(2):  # replicas, isr
-                (count,) = take(">i")
-                offset += 4 * max(count, 0)
-            by_index[index] = leader
+            replicas = ids()
+            by_index[index] = PartitionState(leader, replicas, ids())
         if error_code == 0:
-            leaders = [by_index[i] for i in sorted(by_index)]
-    return leaders
+            partitions = by_index
+    return Metadata(tuple(sorted(brokers)), controller, partitions)
 
 
 def redis_ping(host: str, port: int, timeout: float = 0.5, password: str | None = None) -> bool:

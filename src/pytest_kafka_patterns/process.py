@@ -224,6 +224,14 @@ class ManagedProcess:
         if not self._log.closed:
             self._log.close()
 
+    def kill(self) -> None:
+        """SIGKILL the process group at once and reap it (idempotent): a crash, not a stop."""
+        if self._executor.running():
+            self._executor.kill(sig=signal.SIGKILL)
+        reaper.forget(self.pid)
+        if not self._log.closed:
+            self._log.close()
+
 
 def start_process(
     name: str,

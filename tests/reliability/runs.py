@@ -134,11 +134,16 @@ def start_run(
     hold: float = 120.0,
     env: Mapping[str, str] | None = None,
     new_session: bool = False,
+    test_text: str = HOLDING_TEST,
 ) -> InnerRun:
-    """Start ``pytest`` on :data:`HOLDING_TEST` (``count`` tests) in ``here``."""
+    """Start ``pytest`` on :data:`HOLDING_TEST` (``count`` tests) in ``here``.
+
+    ``test_text`` replaces it: a test that holds other services, formatted with the same
+    ``here``, ``count`` and ``hold`` and reporting the same ``seen-<pid>.json``.
+    """
     here.mkdir(parents=True, exist_ok=True)
     test_file = here / "test_hold.py"
-    test_file.write_text(HOLDING_TEST.format(here=str(here), count=count, hold=hold))
+    test_file.write_text(test_text.format(here=str(here), count=count, hold=hold))
     log = here / "output.log"
     with open(log, "wb") as out:
         process = subprocess.Popen(

@@ -548,6 +548,31 @@ def start_kafka(
     return Running(broker_info(port, NAME, version, elapsed), stop, process)
 
 
+def node_launch(settings: KafkaSettings) -> tuple[Launch, Installation]:
+    """How to run one more node of ``settings.version`` (a cluster's), and its jars.
+
+    The same JVM flags as :func:`start_kafka`, so the class-data archive a single broker
+    wrote is used when there is one; a node never writes one (it may be SIGKILLed).
+    """
+    version = check_version(settings.version)
+    java, java_home, _major = require_java(MIN_JAVA, f"Apache Kafka {version}")
+    installation = provision(version, cache_root(settings))
+    flags = [*_heap_flags(), *JVM_FLAGS]
+    archive = _cds_archive(installation, java, java_home, flags)
+    if archive.is_file():
+        flags.append(f"-XX:SharedArchiveFile={archive}")
+    launch = Launch(
+        server=[java, *flags, "-cp", installation.classpath,
+                "-Dlog4j2.configurationFile=log4j2.properties", SERVER_MAIN],
+        storage=[java, *_heap_flags(), *JVM_FLAGS, "-cp", installation.classpath,
+                 "-Dlog4j2.configurationFile=log4j2.properties", STORAGE_MAIN],
+        exit_hint=(f"Kafka {version}'s jars are in {installation.root}; delete that directory "
+                   "to fetch them again."),
+        log_config=LOG_CONFIG,
+    )
+    return launch, installation
+
+
 def provision_for(settings: KafkaSettings, report: Progress | None = None) -> Installation:
     """Fetch ``settings.version`` into the cache now (the plugin calls this before tests run)."""
     return provision(settings.version, cache_root(settings), report)

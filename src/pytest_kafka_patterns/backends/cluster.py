@@ -1,0 +1,567 @@
+"""A real multi-broker Apache Kafka cluster on loopback, whose brokers a test can stop,
+kill and restart.
+
+``size`` (default 3) nodes of stock Apache Kafka (the ``apache`` backend's jars and JVM
+flags), each a *combined* broker+controller KRaft node with its own ports and temp dir,
+all of them voters of one static controller quorum (``controller.quorum.voters``).
+
+Why combined nodes and not a dedicated controller quorum: three JVMs instead of six on
+a small CI machine, and the faults a test wants to see (a partition leader dies, the ISR
+shrinks) are the same. The price is that a node is both a broker and a quorum voter. The
+quorum is KRaft's Raft (KIP-595): it needs a majority of voters, so with 3 nodes one may
+be stopped or killed and the other 2 elect a controller and carry on; with 2 of 3 down
+the surviving broker keeps serving with the metadata it last had, but nothing in the
+cluster's metadata changes (no leader election, no ISR change, no new topic) until a
+node comes back.
+
+Replication is set as a production cluster would be for durability: every topic (and
+``__consumer_offsets``, ``__transaction_state``) has ``size`` replicas and
+``min.insync.replicas`` is ``size - 1``, so an ``acks=all`` write survives one broker
+failure and is refused with ``NotEnoughReplicas`` once fewer than ``size - 1`` replicas
+are in sync (https://kafka.apache.org/documentation/#topicconfigs_min.insync.replicas,
+https://kafka.apache.org/documentation/#producerconfigs_acks).
+
+Every control call returns only once the cluster shows the new state, as seen in the
+Metadata replies of every running broker (:func:`~pytest_kafka_patterns.probes.kafka_metadata`),
+and raises :class:`ClusterStateError` naming the broker and the state it waited for when
+the deadline passes. Processes are supervised like the single broker's
+(:func:`~pytest_kafka_patterns.process.start_process`: own session, ``PR_SET_PDEATHSIG``,
+a pidfile for the reaper), so none outlives the test run.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..config import KafkaSettings
+from ..errors import KafkaPatternsError, PortTaken, ServiceStartError, log_tail
+from ..ports import LOOPBACK, free_port, is_listening
+from ..probes import Metadata, kafka_api_versions, kafka_metadata
+from ..process import ManagedProcess, listens_on, start_process
+from ..waiting import poll
+from .apache import DEFAULT_TIMEOUT, node_launch
+from .kraft import (
+    PORT_TAKEN,
+    Launch,
+    cluster_id,
+    copy_storage_template,
+    node_settings,
+    render_properties,
+    storage_template,
+)
+
+#: How many brokers a cluster has unless asked otherwise.
+DEFAULT_SIZE = 3
+#: Seconds a control call (stop, kill, start, wait_for_isr...) waits for the new state.
+CONTROL_TIMEOUT = 30.0
+#: A killed broker is fenced (its partitions led elsewhere, it leaves every ISR) once the
+#: controller has had no heartbeat from it for this long; Kafka's default is 9 s.
+#: Heartbeats every 0.5 s leave six chances per session on a busy machine.
+BROKER_SESSION_TIMEOUT_MS = 3000
+BROKER_HEARTBEAT_INTERVAL_MS = 500
+
+
+class ClusterStateError(KafkaPatternsError):
+    """The cluster did not reach the state a control call waited for in time."""
+
+
+def cluster_settings(
+    node_id: int, ports: Sequence[tuple[int, int]], log_dir: Path | str
+) -> dict[str, str]:
+    """``server.properties`` settings for node ``node_id`` (1-based) of a cluster.
+
+    ``ports`` holds each node's (PLAINTEXT port, CONTROLLER port), node 1 first. The
+    single broker's settings (fast groups: :func:`.kraft.node_settings`) with every
+    node a voter, ``len(ports)`` replicas everywhere and ``min.insync.replicas`` one less.
+    """
+    size = len(ports)
+    port, controller_port = ports[node_id - 1]
+    replicas, min_isr = str(size), str(max(1, size - 1))
+    settings = node_settings(port, controller_port, log_dir)
+    settings.update({
+        "node.id": str(node_id),
+        "controller.quorum.voters": ",".join(
+            f"{index}@{LOOPBACK}:{controller}" for index, (_, controller) in enumerate(ports, 1)
+        ),
+        "default.replication.factor": replicas,
+        "min.insync.replicas": min_isr,
+        "offsets.topic.replication.factor": replicas,
+        "transaction.state.log.replication.factor": replicas,
+        "transaction.state.log.min.isr": min_isr,
+        "share.coordinator.state.topic.replication.factor": replicas,
+        "share.coordinator.state.topic.min.isr": min_isr,
+        "broker.session.timeout.ms": str(BROKER_SESSION_TIMEOUT_MS),
+        "broker.heartbeat.interval.ms": str(BROKER_HEARTBEAT_INTERVAL_MS),
+    })
+    return settings
+
+
+@dataclass
+class _Node:
+    node_id: int
+    port: int
+    controller_port: int
+    directory: Path
+    process: ManagedProcess | None = None
+    wanted: bool = False
+    """Started by us and not stopped or killed since: it should be running."""
+
+    @property
+    def config(self) -> Path:
+        return self.directory / "server.properties"
+
+    @property
+    def address(self) -> str:
+        return f"{LOOPBACK}:{self.port}"
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.running()
+
+
+class KafkaCluster:
+    """``size`` Apache Kafka brokers on 127.0.0.1 (ids 1..size), started by
+    :func:`start_cluster`; each control call returns once the cluster shows its effect.
+
+    Broker ids are Kafka's ``node.id``: the numbers :meth:`leader_of` and :meth:`isr_of`
+    return. ``timeout`` arguments are seconds (default :data:`CONTROL_TIMEOUT`).
+    """
+
+    def __init__(
+        self, nodes: list[_Node], launch: Launch, version: str, startup_timeout: float
+    ) -> None:
+        self._nodes = {node.node_id: node for node in nodes}
+        self._launch = launch
+        self.version = version
+        self.startup_timeout = startup_timeout
+        self.startup_seconds = 0.0
+        """Seconds from the first JVM's start until every broker was in every broker's metadata."""
+
+    # -- what is running ----------------------------------------------------------------
+
+    @property
+    def size(self) -> int:
+        return len(self._nodes)
+
+    @property
+    def broker_ids(self) -> list[int]:
+        """Every broker's id, running or not: ``[1, 2, 3]``."""
+        return sorted(self._nodes)
+
+    @property
+    def live_ids(self) -> list[int]:
+        """Ids of the brokers whose process runs (stopped and killed ones are not)."""
+        return [node_id for node_id, node in sorted(self._nodes.items()) if node.alive()]
+
+    @property
+    def bootstrap_servers(self) -> str:
+        """``"127.0.0.1:p1,127.0.0.1:p2,..."`` of the running brokers only."""
+        return ",".join(self._nodes[node_id].address for node_id in self.live_ids)
+
+    def address_of(self, broker_id: int) -> str:
+        """``"127.0.0.1:port"`` of one broker (running or not)."""
+        return self._node(broker_id).address
+
+    def pid_of(self, broker_id: int) -> int | None:
+        """The JVM's pid of a running broker, else ``None``."""
+        node = self._node(broker_id)
+        return node.process.pid if node.process is not None and node.alive() else None
+
+    def log_path(self, broker_id: int) -> Path:
+        """Where the broker's output (Kafka's log) goes."""
+        return self._node(broker_id).directory / f"kafka-{broker_id}.log"
+
+    # -- control --------------------------------------------------------------------------
+
+    def stop(self, broker_id: int, timeout: float | None = None) -> None:
+        """Shut broker ``broker_id`` down cleanly (SIGTERM: controlled shutdown moves its
+        leaderships first); return once it has exited and no running broker lists it.
+
+        A broker that has not exited when ``timeout`` s have passed is SIGKILLed (a
+        controlled shutdown without a controller majority can wait minutes); then, or
+        when the others still list it, :class:`ClusterStateError` is raised.
+        """
+        node = self._running(broker_id, "stop")
+        deadline = time.monotonic() + self._timeout(timeout)
+        assert node.process is not None
+        node.wanted = False
+        node.process.stop(timeout=max(0.1, deadline - time.monotonic()))
+        if time.monotonic() >= deadline:
+            raise ClusterStateError(
+                f"broker {broker_id} ({node.address}) did not shut down within "
+                f"{self._timeout(timeout):g} s of SIGTERM and was SIGKILLed. "
+                f"{self._quorum_note()} Its log: {self.log_path(broker_id)}"
+            )
+        self._wait_gone(broker_id, deadline, "stopped (SIGTERM)")
+
+    def kill(self, broker_id: int, timeout: float | None = None) -> None:
+        """SIGKILL broker ``broker_id`` (a crash: no controlled shutdown); return once no
+        running broker lists it, i.e. the controller fenced it after
+        ``broker.session.timeout.ms`` (:data:`BROKER_SESSION_TIMEOUT_MS`) and moved the
+        leaderships it held. Raises :class:`ClusterStateError` after ``timeout`` s.
+        """
+        node = self._running(broker_id, "kill")
+        deadline = time.monotonic() + self._timeout(timeout)
+        assert node.process is not None
+        node.wanted = False
+        node.process.kill()
+        self._wait_gone(broker_id, deadline, "killed (SIGKILL)")
+
+    def start(self, broker_id: int, timeout: float | None = None) -> None:
+        """Start a stopped or killed broker again: the same node id, ports and data dir.
+
+        Returns once it answers on its port and every running broker (itself included)
+        lists it. It can register only while a majority of the controller quorum runs
+        (itself counted). Raises :class:`ClusterStateError` naming the broker otherwise.
+        """
+        node = self._node(broker_id)
+        if node.alive():
+            raise ClusterStateError(f"broker {broker_id} ({node.address}) is already running")
+        deadline = time.monotonic() + self._timeout(timeout, self.startup_timeout)
+        self._spawn(node, deadline - time.monotonic())
+        self._wait_members(deadline, f"broker {broker_id} to rejoin after a restart")
+
+    def restore(self, timeout: float | None = None) -> None:
+        """Start every broker that is not running; return once all are listed by all."""
+        deadline = time.monotonic() + self._timeout(timeout, self.startup_timeout)
+        down = [node for node in self._nodes.values() if not node.alive()]
+        for node in down:
+            self._spawn(node, deadline - time.monotonic())
+        if down:
+            ids = ", ".join(str(node.node_id) for node in down)
+            self._wait_members(deadline, f"broker(s) {ids} to rejoin after a restart")
+
+    def close(self) -> None:
+        """SIGKILL every broker (idempotent). The data is thrown away, so no clean stop:
+        a controlled shutdown without a controller majority would wait minutes."""
+        for node in self._nodes.values():
+            node.wanted = False
+            if node.process is not None:
+                node.process.kill()
+
+    def create_topic(
+        self, name: str, partitions: int = 1, timeout: float | None = None,
+        **config: str,
+    ) -> str:
+        """Create ``name`` with the cluster's default replication factor (``size``);
+        return it once each partition has a leader and a full ISR on every running broker.
+
+        ``config`` keys may use ``_`` for ``.`` (``min_insync_replicas="3"``). The
+        replication factor is sent as -1, "the broker's ``default.replication.factor``"
+        (CreateTopics v4+, KIP-464), so the broker's setting is what applies; kafka-python
+        2 refuses -1 itself, and then ``size`` is sent.
+        """
+        from .._kafka_quiet import import_kafka
+
+        import_kafka()  # first, quietly (see ._kafka_quiet)
+        from kafka import KafkaAdminClient
+        from kafka.admin import NewTopic
+        from kafka.errors import IllegalArgumentError, KafkaError
+
+        configs = {key.replace("_", "."): value for key, value in config.items()}
+        admin = KafkaAdminClient(bootstrap_servers=self.bootstrap_servers)
+        try:
+            try:
+                topic = NewTopic(name, partitions, -1, topic_configs=configs)
+            except IllegalArgumentError:  # kafka-python 2
+                topic = NewTopic(name, partitions, self.size, topic_configs=configs)
+            admin.create_topics([topic])
+        except KafkaError as exc:
+            raise ClusterStateError(f"could not create topic {name!r}: {exc}") from exc
+        finally:
+            admin.close()
+        for partition in range(partitions):
+            self.wait_for_isr(name, partition, len(self.live_ids), timeout)
+        return name
+
+    # -- what the cluster says -------------------------------------------------------------
+
+    def metadata(self, topic: str | None = None) -> dict[int, Metadata | None]:
+        """Each running broker's own Metadata reply (``None``: it did not answer)."""
+        return {
+            node_id: kafka_metadata(LOOPBACK, self._nodes[node_id].port, topic)
+            for node_id in self.live_ids
+        }
+
+    def leader_of(self, topic: str, partition: int, timeout: float | None = None) -> int:
+        """The id of the broker leading ``topic``'s ``partition``, as every running broker
+        agrees. Waits (up to ``timeout`` s) while they disagree or there is no leader;
+        raises :class:`ClusterStateError` then."""
+        leader, _ = self._partition(topic, partition, timeout, "a leader")
+        return leader
+
+    def isr_of(self, topic: str, partition: int, timeout: float | None = None) -> list[int]:
+        """The in-sync replicas (broker ids, sorted) of ``topic``'s ``partition``, as
+        every running broker agrees (waits like :meth:`leader_of`)."""
+        _, isr = self._partition(topic, partition, timeout, "an ISR")
+        return isr
+
+    def wait_for_isr(
+        self, topic: str, partition: int, size: int, timeout: float | None = None
+    ) -> list[int]:
+        """Wait until ``topic``'s ``partition`` has ``size`` in-sync replicas (every
+        running broker agreeing); return them. :class:`ClusterStateError` after ``timeout``."""
+        _, isr = self._partition(
+            topic, partition, timeout, f"an ISR of {size}", lambda isr: len(isr) == size
+        )
+        return isr
+
+    def wait_for_leader(
+        self, topic: str, partition: int, *, other_than: int | None = None,
+        timeout: float | None = None,
+    ) -> int:
+        """Wait until ``topic``'s ``partition`` has a leader (other than ``other_than``)."""
+        what = "a leader" if other_than is None else f"a leader other than broker {other_than}"
+        leader, _ = self._partition(
+            topic, partition, timeout, what, leader_ok=lambda leader: leader != other_than
+        )
+        return leader
+
+    # -- internals --------------------------------------------------------------------------
+
+    def _node(self, broker_id: int) -> _Node:
+        try:
+            return self._nodes[broker_id]
+        except KeyError:
+            raise ClusterStateError(
+                f"no broker {broker_id} in this cluster; its brokers are {self.broker_ids}"
+            ) from None
+
+    def _running(self, broker_id: int, action: str) -> _Node:
+        node = self._node(broker_id)
+        if not node.alive():
+            raise ClusterStateError(
+                f"cannot {action} broker {broker_id} ({node.address}): it is not running"
+            )
+        return node
+
+    def _timeout(self, timeout: float | None, default: float = CONTROL_TIMEOUT) -> float:
+        return default if timeout is None else timeout
+
+    def _spawn(self, node: _Node, timeout: float) -> None:
+        """Start ``node``'s JVM; return once it listens on its controller port.
+
+        Its broker port only answers once a controller quorum exists, which needs the
+        other voters: the cluster's readiness is waited for by the caller.
+        """
+        process, _ = start_process(
+            f"kafka-{node.node_id}",
+            [*self._launch.server, str(node.config)],
+            ready=lambda: is_listening(LOOPBACK, node.controller_port),
+            workdir=node.directory,
+            timeout=max(0.1, timeout),
+            env=dict(self._launch.env),
+            port=node.controller_port,
+            port_taken_marker=PORT_TAKEN,
+            install_hint=self._launch.install_hint,
+            log_hint=self._launch.exit_hint,
+            timeout_option="--kafka-startup-timeout",
+            stop_timeout=self._launch.stop_timeout,
+        )
+        node.process = process
+        node.wanted = True
+
+    def _check_alive(self, waiting_for: str) -> None:
+        """Raise at once when a broker that should run has exited (its log tail)."""
+        for node in self._nodes.values():
+            if node.wanted and not node.alive():
+                node.wanted = False
+                if node.process is not None:
+                    node.process.kill()  # reap it, close its log
+                text = self.log_path(node.node_id).read_text(errors="replace")
+                message = (
+                    f"broker {node.node_id} ({node.address}) exited while waiting for "
+                    f"{waiting_for}.\nlast lines of {self.log_path(node.node_id)}:\n"
+                    f"{log_tail(text)}"
+                )
+                if PORT_TAKEN in text:
+                    raise PortTaken(message, node.port)
+                raise ServiceStartError(message)
+
+    def _wait_members(self, deadline: float, waiting_for: str) -> None:
+        """Wait until every running broker answers and lists exactly the running ones."""
+        wanted = tuple(node_id for node_id, node in sorted(self._nodes.items()) if node.wanted)
+
+        def attempt() -> dict[int, tuple[int, ...] | None]:
+            self._check_alive(waiting_for)
+            views: dict[int, tuple[int, ...] | None] = {}
+            for node_id in wanted:
+                node = self._nodes[node_id]
+                answered = kafka_api_versions(LOOPBACK, node.port)
+                metadata = kafka_metadata(LOOPBACK, node.port) if answered else None
+                views[node_id] = metadata.brokers if metadata is not None else None
+            return views
+
+        polled = poll(
+            attempt, timeout=max(0.0, deadline - time.monotonic()), interval=0.1,
+            done=lambda views: all(view == wanted for view in views.values()),
+        )
+        if not polled.done:
+            raise ClusterStateError(
+                f"timed out after {polled.seconds:.1f} s waiting for {waiting_for}: every "
+                f"running broker should list brokers {list(wanted)}, but they list "
+                f"{_views(polled.value)}. {self._quorum_note()}"
+            )
+        for node_id in wanted:
+            node = self._nodes[node_id]
+            assert node.process is not None
+            if listens_on(node.process.pid, node.port) is False:
+                raise PortTaken(
+                    f"broker {node_id}'s port {node.port} answered, but not from the "
+                    "broker we started", node.port,
+                )
+
+    def _wait_gone(self, broker_id: int, deadline: float, how: str) -> None:
+        """Wait until no running broker lists ``broker_id`` (the controller fenced it)."""
+
+        def attempt() -> dict[int, tuple[int, ...] | None]:
+            return {
+                node_id: metadata.brokers if metadata is not None else None
+                for node_id, metadata in self.metadata().items()
+            }
+
+        polled = poll(
+            attempt, timeout=max(0.0, deadline - time.monotonic()), interval=0.1,
+            done=lambda views: all(
+                view is not None and broker_id not in view for view in views.values()
+            ),
+        )
+        if not polled.done:
+            raise ClusterStateError(
+                f"broker {broker_id} was {how}, but {polled.seconds:.1f} s later the running "
+                f"brokers still list it (or do not answer): {_views(polled.value)}. "
+                f"{self._quorum_note()}"
+            )
+
+    def _partition(
+        self,
+        topic: str,
+        partition: int,
+        timeout: float | None,
+        what: str,
+        isr_ok: Callable[[list[int]], bool] = lambda isr: True,
+        leader_ok: Callable[[int], bool] = lambda leader: True,
+    ) -> tuple[int, list[int]]:
+        """(leader, sorted ISR) of a partition once every running broker agrees on them
+        and they satisfy ``leader_ok`` / ``isr_ok``."""
+
+        def attempt() -> dict[int, tuple[int, list[int]] | None]:
+            views: dict[int, tuple[int, list[int]] | None] = {}
+            for node_id, metadata in self.metadata(topic).items():
+                state = (metadata.partitions or {}).get(partition) if metadata else None
+                views[node_id] = (state.leader, sorted(state.isr)) if state else None
+            return views
+
+        def done(views: dict[int, tuple[int, list[int]] | None]) -> bool:
+            answers = list(views.values())
+            if not answers or answers[0] is None or any(a != answers[0] for a in answers):
+                return False
+            leader, isr = answers[0]
+            return leader >= 0 and leader_ok(leader) and isr_ok(isr)
+
+        polled = poll(attempt, timeout=self._timeout(timeout), interval=0.1, done=done)
+        if not polled.done or not polled.value:
+            views = ", ".join(
+                f"broker {node_id}: "
+                + ("no answer / unknown partition" if view is None else
+                   f"leader {view[0]}, ISR {view[1]}")
+                for node_id, view in (polled.value or {}).items()
+            ) or "no broker is running"
+            raise ClusterStateError(
+                f"timed out after {polled.seconds:.1f} s waiting for {what} of {topic}-"
+                f"{partition} that every running broker agrees on; they say: {views}. "
+                f"{self._quorum_note()}"
+            )
+        first = next(iter(polled.value.values()))
+        assert first is not None
+        return first
+
+    def _quorum_note(self) -> str:
+        live, majority = len(self.live_ids), self.size // 2 + 1
+        if live >= majority:
+            return f"{live} of {self.size} controller voters run (a majority)."
+        return (
+            f"Only {live} of {self.size} controller voters run, fewer than the majority of "
+            f"{majority} KRaft needs (KIP-595): the cluster's metadata cannot change until "
+            "another broker is started."
+        )
+
+
+def _views(views: dict[int, tuple[int, ...] | None] | None) -> str:
+    if not views:
+        return "(no broker running)"
+    return ", ".join(
+        f"broker {node_id}: {'no answer' if view is None else list(view)}"
+        for node_id, view in views.items()
+    )
+
+
+def start_cluster(
+    settings: KafkaSettings, workdir: Path, size: int = DEFAULT_SIZE, attempts: int = 3
+) -> KafkaCluster:
+    """Start ``size`` Apache Kafka ``settings.version`` nodes under ``workdir/broker-<id>``.
+
+    Returns once every broker answers and every broker's metadata lists all of them.
+    Ports are picked up front (each node's config names every voter's); when another
+    program takes one first, the whole cluster is started again on new ports
+    (``attempts`` in all). Raises what the single broker raises (no Java, no jars...),
+    or :class:`ServiceStartError` with the failing broker's log tail. Nothing is left
+    running after a failure.
+    """
+    if size < 1:
+        raise ValueError(f"a cluster needs at least 1 broker, not {size}")
+    launch, installation = node_launch(settings)
+    timeout = settings.startup_timeout or DEFAULT_TIMEOUT
+    template = storage_template(launch, installation.root, timeout)
+    for attempt in range(attempts):
+        directory = workdir / f"attempt-{attempt}" if attempt else workdir
+        try:
+            return _start_once(launch, installation.version, template, directory, size, timeout)
+        except PortTaken:
+            if attempt == attempts - 1:
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _start_once(
+    launch: Launch, version: str, template: Path, workdir: Path, size: int, timeout: float
+) -> KafkaCluster:
+    started = time.monotonic()
+    ports = [(free_port(), free_port()) for _ in range(size)]
+    shared_id = cluster_id()
+    nodes = []
+    for node_id in range(1, size + 1):
+        node = _Node(node_id, *ports[node_id - 1], workdir / f"broker-{node_id}")
+        node.directory.mkdir(parents=True)
+        data = node.directory / "data"
+        node.config.write_text(render_properties(cluster_settings(node_id, ports, data)))
+        if launch.log_config is not None:
+            (node.directory / "log4j2.properties").write_text(launch.log_config)
+        copy_storage_template(template, data, cluster=shared_id, node_id=node_id)
+        nodes.append(node)
+    cluster = KafkaCluster(nodes, launch, version, timeout)
+    deadline = started + timeout
+    try:
+        # One after the other, from this thread: PR_SET_PDEATHSIG fires when the *thread*
+        # that started a child ends, so no short-lived thread may start a broker.
+        for node in nodes:
+            cluster._spawn(node, deadline - time.monotonic())
+        cluster._wait_members(deadline, f"the {size} brokers to form a cluster")
+    except BaseException:
+        cluster.close()
+        raise
+    cluster.startup_seconds = time.monotonic() - started
+    return cluster
+
+
+__all__ = [
+    "BROKER_SESSION_TIMEOUT_MS",
+    "CONTROL_TIMEOUT",
+    "DEFAULT_SIZE",
+    "ClusterStateError",
+    "KafkaCluster",
+    "cluster_settings",
+    "start_cluster",
+]

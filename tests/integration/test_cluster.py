@@ -1,0 +1,229 @@
+"""A real 3-broker Apache Kafka cluster: replication, a leader's death, min.insync.replicas.
+
+No mocks: three JVMs (combined KRaft nodes) from the apache backend's jar cache, one
+cluster for the module (``kafka_cluster`` restarts what a test stopped before the next
+test). Needs Java 17+ and the jars (cached, or ``mvn`` to fetch them).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import psutil
+import pytest
+from kafka.errors import NotEnoughReplicasAfterAppendError, NotEnoughReplicasError
+
+from pytest_kafka_patterns.assertions.delivery import assert_delivered
+from pytest_kafka_patterns.backends import apache
+from pytest_kafka_patterns.backends.cluster import KafkaCluster
+from pytest_kafka_patterns.clients import new_producer
+from pytest_kafka_patterns.config import DEFAULT_APACHE_KAFKA_VERSION, KafkaSettings
+from pytest_kafka_patterns.probes import kafka_metadata
+from pytest_kafka_patterns.reading import read_topic
+from pytest_kafka_patterns.waiting import wait_until
+from tests.reliability.runs import InnerRun, assert_gone, start_run
+
+
+def _why_not() -> str | None:
+    if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
+        return "no Java here; the Kafka cluster runs Apache Kafka, which needs Java 17+"
+    cache = apache.cache_root(KafkaSettings())
+    if shutil.which("mvn") is None and not (
+        cache / DEFAULT_APACHE_KAFKA_VERSION / apache.MANIFEST
+    ).is_file():
+        return f"no mvn here and Kafka {DEFAULT_APACHE_KAFKA_VERSION} is not in {cache}"
+    return None
+
+
+pytestmark = [
+    pytest.mark.skipif(_why_not() is not None, reason=str(_why_not())),
+    pytest.mark.filterwarnings("ignore::DeprecationWarning"),
+]
+
+
+def _topic(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+def test_three_brokers_replicate_a_topic_three_times(kafka_cluster: KafkaCluster) -> None:
+    assert kafka_cluster.live_ids == [1, 2, 3]
+    assert len(kafka_cluster.bootstrap_servers.split(",")) == 3
+    for broker_id in kafka_cluster.broker_ids:
+        host, _, port = kafka_cluster.address_of(broker_id).rpartition(":")
+        metadata = kafka_metadata(host, int(port))
+        assert metadata is not None and metadata.brokers == (1, 2, 3)
+
+    topic = kafka_cluster.create_topic(_topic("replicated"), partitions=2)
+
+    for broker_id in kafka_cluster.broker_ids:  # every broker's own view
+        host, _, port = kafka_cluster.address_of(broker_id).rpartition(":")
+        metadata = kafka_metadata(host, int(port), topic)
+        assert metadata is not None and metadata.partitions is not None
+        for state in metadata.partitions.values():
+            assert sorted(state.replicas) == [1, 2, 3]  # default.replication.factor=3
+            assert sorted(state.isr) == [1, 2, 3]
+    assert kafka_cluster.isr_of(topic, 0) == [1, 2, 3]
+    assert kafka_cluster.leader_of(topic, 1) in (1, 2, 3)
+
+
+class _Stream:
+    """Sends ``{"event_id": "e<n>"}`` records in a thread until stopped; keeps which were
+    acknowledged (with the time) and which failed."""
+
+    def __init__(self, cluster: KafkaCluster, topic: str) -> None:
+        self.producer = new_producer(
+            cluster.bootstrap_servers, enable_idempotence=True, retries=1_000_000,
+            retry_backoff_ms=50, request_timeout_ms=5000, linger_ms=0,
+        )
+        self.topic = topic
+        self.acked: list[tuple[float, dict[str, str]]] = []
+        self.failed: list[tuple[dict[str, str], BaseException]] = []
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        n = 0
+        while not self._stop.is_set():
+            event = {"event_id": f"e{n}"}
+            n += 1
+            future = self.producer.send(self.topic, event)
+            future.add_callback(self._ok, event)
+            future.add_errback(self._error, event)
+            time.sleep(0.02)
+
+    def _ok(self, event: dict[str, str], _metadata: Any) -> None:
+        with self._lock:
+            self.acked.append((time.monotonic(), event))
+
+    def _error(self, event: dict[str, str], exc: BaseException) -> None:
+        with self._lock:
+            self.failed.append((event, exc))
+
+    def count(self) -> int:
+        with self._lock:
+            return len(self.acked)
+
+    def __enter__(self) -> _Stream:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(10)
+        self.producer.flush(timeout=30)
+        self.producer.close(timeout=5)
+
+
+def test_acks_all_survives_the_leader_being_killed(kafka_cluster: KafkaCluster) -> None:
+    topic = kafka_cluster.create_topic(_topic("failover"))
+    leader = kafka_cluster.leader_of(topic, 0)
+
+    with _Stream(kafka_cluster, topic) as stream:
+        assert wait_until(lambda: stream.count() >= 20, 20), "no records acknowledged"
+        kafka_cluster.kill(leader)  # mid-stream: the producer keeps sending
+        new_leader = kafka_cluster.leader_of(topic, 0)
+        after_kill = stream.count()
+        assert wait_until(lambda: stream.count() >= after_kill + 20, 30), (
+            f"the producer got no acknowledgement from the new leader: {stream.failed[:3]}"
+        )
+
+    assert new_leader != leader and new_leader in kafka_cluster.live_ids
+    assert kafka_cluster.isr_of(topic, 0) == sorted(set(kafka_cluster.broker_ids) - {leader})
+    assert stream.failed == []
+    acknowledged = [event for _, event in stream.acked]
+    records = read_topic(kafka_cluster.bootstrap_servers, topic, min_records=len(acknowledged))
+    # Idempotent producer: a send retried across the failover is stored once.
+    assert_delivered(records, acknowledged, exactly_once=True)
+
+
+def test_acks_all_fails_loudly_below_min_insync_replicas(kafka_cluster: KafkaCluster) -> None:
+    topic = kafka_cluster.create_topic(_topic("below-min-isr"))
+    leader = kafka_cluster.leader_of(topic, 0)
+    producer = new_producer(kafka_cluster.bootstrap_servers, retries=0)
+    try:
+        producer.send(topic, {"event_id": "before"}).get(timeout=30)  # ISR 3: fine
+
+        for follower in sorted(set(kafka_cluster.broker_ids) - {leader}):
+            kafka_cluster.stop(follower)
+        assert kafka_cluster.isr_of(topic, 0) == [leader]  # 1 < min.insync.replicas=2
+
+        future = producer.send(topic, {"event_id": "after"})
+        with pytest.raises((NotEnoughReplicasError, NotEnoughReplicasAfterAppendError)):
+            future.get(timeout=30)
+    finally:
+        producer.close(timeout=5)
+    records = read_topic(kafka_cluster.bootstrap_servers, topic, min_records=1, timeout=3)
+    assert [record.value for record in records] == [{"event_id": "before"}]
+
+
+def test_the_readme_example_passes(pytester: pytest.Pytester) -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    block = re.search(
+        r"^```python\n# tests/test_replication\.py\n(?P<body>.*?)^```", readme,
+        re.MULTILINE | re.DOTALL,
+    )
+    assert block is not None, "README.md has no tests/test_replication.py example"
+    pytester.makepyfile(test_replication=block["body"])
+    result = pytester.runpytest_inprocess("-p", "no:randomly")
+    result.assert_outcomes(passed=2)
+
+
+#: An inner test that holds a cluster until the outer test writes ``go``, after reporting
+#: its brokers' pids and ports in ``seen-<pid>.json`` (see tests/reliability/runs.py).
+CLUSTER_HOLDING_TEST = """
+import json, os, pathlib, time
+
+HERE = pathlib.Path({here!r})
+
+def test_hold(kafka_cluster):
+    ports = [int(address.rpartition(":")[2])
+             for address in kafka_cluster.bootstrap_servers.split(",")]
+    pids = [kafka_cluster.pid_of(broker_id) for broker_id in kafka_cluster.broker_ids]
+    (HERE / f"seen-{{os.getpid()}}.json").write_text(json.dumps({{
+        "pid": os.getpid(), "ports": ports, "jvms": pids}}))
+    deadline = time.monotonic() + {hold}
+    while not (HERE / "go").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+"""
+
+
+@pytest.fixture
+def runs(process_mark: Any) -> Iterator[list[InnerRun]]:
+    started: list[InnerRun] = []
+    yield started
+    for run in started:
+        if run.process.poll() is None:
+            run.process.kill()
+            run.process.wait()
+
+
+def test_no_cluster_jvm_outlives_a_killed_pytest(
+    tmp_path: Path, process_mark: Any, runs: list[InnerRun]
+) -> None:
+    # A registry of its own: the inner run's pidfiles are then invisible to every other
+    # run's reaper (parallel runs on this machine reap orphans whose owner died), so
+    # only PR_SET_PDEATHSIG can end the JVMs in time.
+    run = start_run(tmp_path, test_text=CLUSTER_HOLDING_TEST,
+                    env={"PYTEST_KAFKA_PATTERNS_STATE": str(tmp_path / "state")})
+    runs.append(run)
+    seen = run.wait_seen(1, timeout=120)
+    jvms = [int(pid) for pid in seen[0]["jvms"]]  # type: ignore[attr-defined]
+    assert len(jvms) == 3 and all(psutil.pid_exists(pid) for pid in jvms)
+    assert all("kafka.Kafka" in psutil.Process(pid).cmdline() for pid in jvms)
+
+    run.process.send_signal(signal.SIGKILL)
+    run.process.wait(timeout=10)
+
+    assert_gone(process_mark.alive, run.ports(), 30)
+    assert not [pid for pid in jvms if psutil.pid_exists(pid)
+                and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE]
