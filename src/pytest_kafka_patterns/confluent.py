@@ -250,11 +250,15 @@ def poll_records(
 
     polled = poll(attempt, timeout=timeout, interval=0.0, done=lambda n: n >= count)
     if not polled.done:
-        assigned: list[tuple[str, int]] = []
+        assigned: dict[str, list[int]] = {}
         with contextlib.suppress(RuntimeError):  # closed: no assignment to tell
-            assigned = sorted((tp.topic, tp.partition) for tp in consumer.assignment())
+            for tp in sorted(consumer.assignment(), key=lambda tp: (tp.topic, tp.partition)):
+                assigned.setdefault(tp.topic, []).append(tp.partition)
         assignment = (
-            "assigned " + ", ".join(f"{topic}[{partition}]" for topic, partition in assigned)
+            "assigned " + ", ".join(
+                f"{topic}[{','.join(map(str, partitions))}]"
+                for topic, partitions in assigned.items()
+            )
             if assigned else "no partitions assigned (the group had not joined)"
         )
         raise AssertionError(
