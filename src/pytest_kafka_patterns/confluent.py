@@ -259,7 +259,7 @@ def poll_records(
                 f"{topic}[{','.join(map(str, partitions))}]"
                 for topic, partitions in assigned.items()
             )
-            if assigned else "no partitions assigned (the group had not joined)"
+            if assigned else "no partitions assigned (not subscribed, or not joined yet)"
         )
         raise AssertionError(
             f"poll_records: {len(got)} of {count} record(s) arrived within {timeout:g} s "
