@@ -102,6 +102,7 @@ def test_groups_are_unique_per_test_and_worker(
     assert len(set(groups[:3])) == 3 and groups[3] == "mine"
     assert all("test_groups_are_unique_per_test_and_worker" in group for group in groups[:3])
     assert all(config["auto.offset.reset"] == "earliest" for config in made)
+    assert all(config["fetch.wait.max.ms"] == confluent.FETCH_WAIT_MAX_MS for config in made)
     assert all(config["bootstrap.servers"] == kafka_broker.bootstrap_servers for config in made)
 
 
