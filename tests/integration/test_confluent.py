@@ -41,6 +41,16 @@ def test_round_trip_through_the_fixtures(
     assert [m.offset() for m in messages] == [0, 1, 2]
 
 
+def test_the_admin_client_sees_the_tests_topic(
+    kafka_broker: Any, kafka_topic_factory: Callable[..., str], confluent_admin: Any
+) -> None:
+    topic = kafka_topic_factory("admin", partitions=2)
+    metadata = confluent_admin.list_topics(topic, timeout=10)
+    assert sorted(metadata.topics[topic].partitions) == [0, 1]
+    assert f"{metadata.brokers[next(iter(metadata.brokers))].port}" in (
+        kafka_broker.bootstrap_servers)
+
+
 def test_a_fresh_group_gets_its_first_record_with_the_tuned_timings(
     kafka_broker: Any, kafka_topic: str, confluent_producer: Any,
     confluent_consumer_factory: Callable[..., Any],
