@@ -29,7 +29,6 @@ import pytest
 
 from .backends import KafkaBroker
 from .fixtures import _outlive_clients, worker_id
-from .waiting import poll
 
 if TYPE_CHECKING:  # imported by the fixtures: the plugin imports this module in every run
     from confluent_kafka import Consumer, Message, Producer
@@ -235,6 +234,8 @@ def poll_records(
         raise ValueError(f"poll_records(count={count}, timeout={timeout}): "
                          "count must be >= 0 and timeout > 0")
     from confluent_kafka import KafkaError
+
+    from .waiting import poll  # here: tenacity is not loaded with the plugin
 
     got: list[Message] = []
     deadline = time.monotonic() + timeout
