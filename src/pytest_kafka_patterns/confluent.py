@@ -160,9 +160,10 @@ def confluent_consumer_factory_fixture(
     deleted.
 
     Without ``group_id`` each consumer gets a group no other consumer, test or xdist
-    worker uses. ``auto.offset.reset=earliest``; the broker's group timings in librdkafka
-    names, so a fresh group is assigned in ~1 s on the embedded broker (librdkafka's
-    default 45 s session: ~23 s). ``config`` in librdkafka names wins over both.
+    worker uses. ``auto.offset.reset=earliest``, ``fetch.wait.max.ms`` =
+    :data:`FETCH_WAIT_MAX_MS` and the broker's group timings in librdkafka names, so a
+    fresh group gets its first record in ~1.2 s on the embedded broker (librdkafka's
+    defaults: ~23 s). ``config`` in librdkafka names wins over all of them.
     """
 
     @pytest.fixture
