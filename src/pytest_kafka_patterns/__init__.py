@@ -24,6 +24,12 @@ if TYPE_CHECKING:
     from .backends.cluster import ClusterStateError, KafkaCluster
     from .capabilities import CAPABILITIES
     from .config import KafkaSettings, RedisSettings, Settings
+    from .confluent import (
+        confluent_admin_fixture,
+        confluent_consumer_factory_fixture,
+        confluent_producer_factory_fixture,
+        poll_records,
+    )
     from .errors import (
         BackendUnavailable,
         ConfigError,
@@ -74,6 +80,10 @@ _EXPORTS = {
     "backends": ("KafkaBroker", "RedisServer"),
     "backends.cluster": ("ClusterStateError", "KafkaCluster"),
     "capabilities": ("CAPABILITIES",),
+    "confluent": (
+        "confluent_admin_fixture", "confluent_consumer_factory_fixture",
+        "confluent_producer_factory_fixture", "poll_records",
+    ),
     "config": ("KafkaSettings", "RedisSettings", "Settings"),
     "errors": (
         "BackendUnavailable", "ConfigError", "KafkaPatternsError", "ServiceStartError",
@@ -149,6 +159,9 @@ __all__ = [
     "assert_ordered_by_key",
     "assert_routed_to_dlq",
     "committed_offsets",
+    "confluent_admin_fixture",
+    "confluent_consumer_factory_fixture",
+    "confluent_producer_factory_fixture",
     "event_id_of",
     "eventually",
     "expect_no_more",
@@ -162,6 +175,7 @@ __all__ = [
     "kafka_topic_factory_fixture",
     "order_history",
     "order_id_of",
+    "poll_records",
     "read_topic",
     "redis_client_fixture",
     "redis_server_fixture",

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from . import _kafka_quiet, fixtures, parts, runstate
+from . import _kafka_quiet, confluent, fixtures, parts, runstate
 from .backends import KafkaBroker
 from .capabilities import CAPABILITIES, check_known
 from .config import OPTIONS, Settings, resolve
@@ -181,6 +181,10 @@ kafka_consumer_factory = fixtures.kafka_consumer_factory_fixture()
 kafka_cluster_module = fixtures.kafka_cluster_fixture()
 redis_server = fixtures.redis_server_fixture()
 redis_client = fixtures.redis_client_fixture()
+# confluent-kafka ([confluent] extra): imported by the fixtures, skipped without it.
+confluent_admin = confluent.confluent_admin_fixture()
+confluent_producer_factory = confluent.confluent_producer_factory_fixture()
+confluent_consumer_factory = confluent.confluent_consumer_factory_fixture()
 
 
 @pytest.fixture(scope="session")
@@ -207,6 +211,12 @@ def kafka_topic(kafka_topic_factory: Callable[..., str]) -> str:
 def kafka_producer(kafka_producer_factory: Callable[..., Any]) -> Any:
     """A ``KafkaProducer`` (JSON values, UTF-8 keys, ``acks="all"``), flushed and closed after."""
     return kafka_producer_factory()
+
+
+@pytest.fixture
+def confluent_producer(confluent_producer_factory: Callable[..., Any]) -> Any:
+    """A ``confluent_kafka.Producer`` (``acks=all``), flushed (at most 10 s) after the test."""
+    return confluent_producer_factory()
 
 
 @pytest.fixture(autouse=True)

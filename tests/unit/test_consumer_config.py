@@ -35,9 +35,10 @@ def test_aiokafka_names_are_aiokafka_consumer_parameters(broker: KafkaBroker) ->
     assert set(broker.consumer_config("aiokafka")) <= set(parameters)
 
 
+@pytest.mark.parametrize("client", ["confluent", "confluent-kafka"])
 @pytest.mark.parametrize("broker", BROKERS, ids=lambda broker: broker.backend)
-def test_confluent_names_are_librdkafka_properties(broker: KafkaBroker) -> None:
-    config = broker.consumer_config("confluent")
+def test_confluent_names_are_librdkafka_properties(broker: KafkaBroker, client: str) -> None:
+    config = broker.consumer_config(client)  # type: ignore[arg-type]
     assert set(config) <= LIBRDKAFKA_PROPERTIES
     assert config["session.timeout.ms"] == broker.consumer_defaults["session_timeout_ms"]
     assert config["heartbeat.interval.ms"] == broker.consumer_defaults["heartbeat_interval_ms"]

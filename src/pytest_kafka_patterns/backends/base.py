@@ -14,7 +14,8 @@ if TYPE_CHECKING:
 
 
 #: Kafka clients whose key names :meth:`KafkaBroker.consumer_config` speaks.
-Client = Literal["kafka-python", "confluent", "aiokafka"]
+#: ``"confluent-kafka"`` (the distribution's name) is the same as ``"confluent"``.
+Client = Literal["kafka-python", "confluent", "aiokafka", "confluent-kafka"]
 
 
 @dataclass(frozen=True)
@@ -47,11 +48,12 @@ class KafkaBroker:
                       **kafka_broker.consumer_config("confluent")})          # confluent-kafka
 
         kafka-python and aiokafka take keyword arguments (``session_timeout_ms``),
-        confluent-kafka librdkafka properties (``session.timeout.ms``).
+        confluent-kafka (``"confluent"`` or ``"confluent-kafka"``) librdkafka properties
+        (``session.timeout.ms``).
         """
         if client in ("kafka-python", "aiokafka"):
             return dict(self.consumer_defaults)
-        if client == "confluent":
+        if client in ("confluent", "confluent-kafka"):
             return {key.replace("_", "."): value for key, value in self.consumer_defaults.items()}
         raise ValueError(
             f"consumer_config(client={client!r}): choose one of "
