@@ -16,6 +16,13 @@ PART_FIXTURES = {
 CORE_FIXTURES = ("kafka_broker", "kafka_topic_factory", "redis_client")
 
 
+@pytest.fixture(autouse=True)
+def _asyncio_loop_scope_set(pytester: pytest.Pytester) -> None:
+    """With the aio part (or the whole plugin) disabled, pytest-asyncio warns that its
+    default loop scope is unset, as it would in any project that does not set it."""
+    pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
+
+
 def fixtures_listed(pytester: pytest.Pytester, *args: str) -> str:
     pytester.makepyfile("def test_nothing(): pass")
     result = pytester.runpytest_inprocess("--fixtures", *args)
