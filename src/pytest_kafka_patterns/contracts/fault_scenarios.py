@@ -39,7 +39,13 @@ from ..faults import ProxiedBroker, second_member, start_proxied_broker
 from ..topics import create_topic
 from ..waiting import poll
 from .context import ScenarioContext, Timeline
-from .harness import ConsumerProcess, HarnessEnv
+from .harness import (
+    ConsumerProcess,
+    HarnessEnv,
+    contract_consumer_settings,
+    heartbeat_seconds,
+    session_seconds,
+)
 from .model import Contract
 
 #: How long the second member holds its partitions (paused) before it leaves.
@@ -50,8 +56,6 @@ JOIN_TIMEOUT = 10.0
 LATENCY_SECONDS = 0.1
 #: How long the consumer works with latency before the cut (at most).
 LATENCY_PHASE_SECONDS = 1.0
-#: The cut lasts the session timeout plus this much, so the group evicts the consumer.
-CUT_MARGIN_SECONDS = 1.0
 #: How long to wait for the consumer's first effect before a fault is injected.
 FIRST_EFFECT_TIMEOUT = 15.0
 
@@ -156,7 +160,7 @@ def _proxied(ctx: ScenarioContext) -> Iterator[tuple[ScenarioContext, ProxiedBro
         env = HarnessEnv(
             bootstrap_servers=proxied.bootstrap_servers, redis_url=ctx.env.redis_url,
             create_topic=ctx.env.create_topic, workdir=ctx.env.workdir,
-            consumer_defaults=dict(proxied.broker.consumer_defaults),
+            consumer_defaults=contract_consumer_settings(proxied.broker),
             kafka_settings=ctx.env.kafka_settings,
         )
         ctx.timeline.add(f"started a broker behind a TCP proxy at {proxied.bootstrap_servers}")
@@ -182,8 +186,11 @@ def network(ctx: ScenarioContext) -> None:
             net.timeline.add(f"{process.label} recorded no effect in "
                              f"{FIRST_EFFECT_TIMEOUT:g} s")
         time.sleep(net.rng.uniform(0.0, LATENCY_PHASE_SECONDS))  # a seeded cut point
-        session = float(net.env.consumer_defaults.get("session_timeout_ms", 10000)) / 1000
-        cut_for = session + CUT_MARGIN_SECONDS
+        # Past the session, and then one heartbeat interval: the client checks its session
+        # between heartbeats, so by then it has found it expired (its coordinator marked
+        # dead, its commit in flight failed). It was the session plus a fixed 1 s.
+        session = session_seconds(net.env.consumer_defaults)
+        cut_for = session + heartbeat_seconds(net.env.consumer_defaults)
         proxy.cut()
         net.timeline.add(f"proxy: cut every connection for {cut_for:g} s (session timeout "
                          f"{session:g} s) after {len(net.effects())} effect(s)")
