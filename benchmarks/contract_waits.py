@@ -11,10 +11,10 @@ busy machine slows both alike):
 * ``contract settings``: :func:`~pytest_kafka_patterns.contracts.harness.contract_consumer_settings`
   (embedded: 1 s session, Tansu's join step; 0.2 s heartbeat; auto-commit as often).
 
-The waits that were fixed constants (stall 3 s, DLQ 8 s, cut margin 1 s, settle 0.3 s)
-now follow these settings or a condition, so the ``broker defaults`` row is today's
-harness with the old group settings, not the old harness: for the old harness, run this
-script against an older checkout (it then has only the ``broker defaults`` row).
+The waits that were fixed constants (stall 3 s, DLQ 8 s, settle 0.3 s; the network cut is
+the session + 1 s) now follow these settings or a condition, so the ``broker defaults``
+row is today's harness with the old group settings, not the old harness: for the old
+harness, run this script against an older checkout (it then has only that row).
 
 Prints seconds per scenario (median, min, max over the repeats), per run, and the ratio
 of the two (medians of the per-repeat ratios). The target (issue 14) is 15 s for a whole
