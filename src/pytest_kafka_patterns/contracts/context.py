@@ -29,17 +29,15 @@ from ..assertions.formatting import printable
 from ..clients import new_producer
 from ..reading import Record, committed_offsets, high_watermarks, read_topic
 from ..waiting import any_result, poll
-from .harness import ConsumerProcess, Harness, HarnessEnv
+from .harness import ConsumerProcess, Harness, HarnessEnv, heartbeat_seconds, session_seconds
 from .messages import field_at
 from .model import Contract
 from .runner import RunnerConfig
 
-#: How long the consumer may keep going after it looks done, so late duplicates show.
-SETTLE_SECONDS = 0.3
-#: How long to wait for poison in the DLQ once every other event is handled.
-DLQ_WAIT_SECONDS = 8.0
-#: A consumer whose group is caught up but which adds no effect for this long is done.
-STALL_SECONDS = 3.0
+#: The stall check asks the broker whether the group is caught up (two round trips, ~60 ms
+#: here) at most this often.
+CAUGHT_UP_CHECK_EVERY = 0.2
+
 
 class Timeline:
     """What happened when, in seconds since the scenario started."""
@@ -149,6 +147,22 @@ class ScenarioContext:
     _last_check: float = 0.0
     _stalled: bool = False
 
+    @property
+    def stall_seconds(self) -> float:
+        """How long a consumer whose group is caught up may go without a new effect
+        before it counts as stalled: one session of its group. A consumer that commits
+        after its effects has none left to make once its group is caught up; this is for
+        one whose effects trail its commits (auto-commit, a pipeline). The broker gives a
+        member as long to show life; it was a fixed 3 s."""
+        return session_seconds(self.env.consumer_defaults)
+
+    @property
+    def settle_seconds(self) -> float:
+        """How long a consumer keeps running once it looks done, so that a late duplicate
+        shows: one heartbeat interval, the time a member takes to hear of a rebalance
+        (the usual source of a redelivery). It was a fixed 0.3 s."""
+        return heartbeat_seconds(self.env.consumer_defaults)
+
     def key_of(self, event: dict[str, Any]) -> str:
         path = self.contract.key_equals or "data.order_id"
         return str(field_at(event, path))
@@ -186,7 +200,7 @@ class ScenarioContext:
     def start(self, crash_after: int | None = None) -> ConsumerProcess:
         label = f"consumer #{len(self.harness.processes) + 1}"
         process = self.harness.start(self.runner_config(crash_after), label)
-        self._last_count = -1  # a new incarnation gets its own STALL_SECONDS
+        self._last_count = -1  # a new incarnation gets its own stall window
         crash = f", crashes after effect #{crash_after}" if crash_after is not None else ""
         self.timeline.add(f"started {label} (pid {process.pid}{crash})")
         return process
@@ -218,7 +232,7 @@ class ScenarioContext:
         """Wait until every expected event has an effect and the group has committed to
         the end of the topic (and the poison is in the DLQ). False when the consumer
         exits, the timeout passes, or it stalls: caught up, yet no new effect for
-        :data:`STALL_SECONDS`."""
+        :attr:`stall_seconds`."""
         timeout = self.contract.faults.timeout if timeout is None else timeout
         expected = self._expected_ids()
         self._stalled = False
@@ -228,23 +242,51 @@ class ScenarioContext:
 
         done = poll(lambda: expected <= set(self.effects()), timeout=timeout,
                     abort=lambda: exited() or self.stalled()).done
-        done = done and poll(self._caught_up, timeout=timeout, interval=0.3, abort=exited).done
+        done = done and poll(self._caught_up, timeout=timeout, abort=exited).done
         if done and self.dlq_topic and self.poison and self.poison_failures == 0:
-            done = poll(lambda: len(self.dlq_records()) >= len(self.poison),
-                        timeout=DLQ_WAIT_SECONDS, interval=0.5, abort=exited).done
+            done = self._wait_dead_lettered(process, timeout)
         if done:
-            time.sleep(SETTLE_SECONDS)
+            # Not a condition: a duplicate that has not happened yet cannot be waited for.
+            time.sleep(self.settle_seconds)
         return done
 
+    def _wait_dead_lettered(self, process: ConsumerProcess, timeout: float) -> bool:
+        """Wait for every poison event in the DLQ, while the poison still moves: it was a
+        fixed 8 s. Give up when the consumer exits, or when neither the retry topic nor
+        the DLQ has grown for :attr:`stall_seconds` while the group is caught up on the
+        input topic (nothing is left that could still reach the DLQ)."""
+        topics = [topic for topic in (self.retry_topic, self.dlq_topic) if topic]
+        last: list[int] = []
+        moved = time.monotonic()
+
+        def stuck() -> bool:
+            nonlocal last, moved
+            if process.exit_code() is not None:
+                return True
+            try:
+                ends = [sum(high_watermarks(self.env.bootstrap_servers, topic,
+                                            timeout=2.0).values()) for topic in topics]
+            except Exception:  # the broker is busy: ask again later
+                return False
+            now = time.monotonic()
+            if ends != last:
+                last, moved = ends, now
+                return False
+            return now - moved >= self.stall_seconds and self._caught_up()
+
+        return poll(lambda: len(self.dlq_records()) >= len(self.poison), timeout=timeout,
+                    interval=0.1, abort=stuck).done
+
     def stalled(self) -> bool:
-        """True once the effect count has not changed for :data:`STALL_SECONDS` while the
+        """True once the effect count has not changed for :attr:`stall_seconds` while the
         group is caught up (the consumer skipped or lost what is missing)."""
         count = int(self.redis.llen(self.effects_key))
         now = time.monotonic()
         if count != self._last_count:
             self._last_count, self._last_change = count, now
             return False
-        if now - self._last_change < STALL_SECONDS or now - self._last_check < 0.5:
+        if (now - self._last_change < self.stall_seconds
+                or now - self._last_check < CAUGHT_UP_CHECK_EVERY):
             return False
         self._last_check = now
         self._stalled = self._caught_up()
@@ -259,7 +301,7 @@ class ScenarioContext:
                               + process.log_tail())
         elif not done and self._stalled:
             self.timeline.add(f"{process.label} stalled: its group is caught up, yet no new "
-                              f"effect for {STALL_SECONDS:g} s")
+                              f"effect for {self.stall_seconds:g} s")
         elif not done:
             self.timeline.add(f"{process.label} did not finish the work in "
                               f"{self.contract.faults.timeout:.0f} s")
@@ -330,7 +372,7 @@ class ScenarioContext:
 
         The group refuses while a stopped member that did not leave (SIGKILLed) is still
         in it, so this retries until that member's session has expired."""
-        session = float(self.env.consumer_defaults.get("session_timeout_ms", 10_000)) / 1000
+        session = session_seconds(self.env.consumer_defaults)
         consumer = KafkaConsumer(bootstrap_servers=self.env.bootstrap_servers,
                                  group_id=self.group_id, enable_auto_commit=False,
                                  **dict(self.env.consumer_defaults))

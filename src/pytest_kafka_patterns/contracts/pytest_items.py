@@ -18,7 +18,7 @@ import pytest
 
 from ..config import KafkaSettings
 from ..fixtures import SETTINGS_KEY
-from .harness import HarnessEnv
+from .harness import HarnessEnv, contract_consumer_settings
 from .model import Contract, ContractError, load_contract
 from .scenarios import ScenarioResult, run_contract, scenario_names
 
@@ -49,7 +49,7 @@ def harness_env(request: pytest.FixtureRequest) -> HarnessEnv:
         redis_url=redis_server.url,
         create_topic=lambda prefix, partitions: topic_factory(prefix, partitions),
         workdir=tmp_path,
-        consumer_defaults=dict(broker.consumer_defaults),
+        consumer_defaults=contract_consumer_settings(broker),
         kafka_settings=settings.kafka if settings is not None else KafkaSettings(),
     )
 
