@@ -37,6 +37,11 @@ from .runner import RunnerConfig
 #: The stall check asks the broker whether the group is caught up (two round trips, ~60 ms
 #: here) at most this often.
 CAUGHT_UP_CHECK_EVERY = 0.2
+#: Seconds the retry topic and the DLQ may stay still before the poison counts as stuck.
+#: Not one session: a retry consumer may sleep its backoff between hops (the guide's does),
+#: and the wait ends as soon as the DLQ holds every poison event, so only a failing run
+#: waits this long.
+DLQ_QUIET_SECONDS = 8.0
 
 
 class Timeline:
@@ -251,10 +256,10 @@ class ScenarioContext:
         return done
 
     def _wait_dead_lettered(self, process: ConsumerProcess, timeout: float) -> bool:
-        """Wait for every poison event in the DLQ, while the poison still moves: it was a
-        fixed 8 s. Give up when the consumer exits, or when neither the retry topic nor
-        the DLQ has grown for :attr:`stall_seconds` while the group is caught up on the
-        input topic (nothing is left that could still reach the DLQ)."""
+        """Wait for every poison event in the DLQ, while the poison still moves. Give up
+        when the consumer exits, or when neither the retry topic nor the DLQ has grown for
+        :data:`DLQ_QUIET_SECONDS` (or a session, if longer) while the group is caught up on
+        the input topic (nothing is left that could still reach the DLQ)."""
         topics = [topic for topic in (self.retry_topic, self.dlq_topic) if topic]
         last: list[int] = []
         moved = time.monotonic()
@@ -272,7 +277,8 @@ class ScenarioContext:
             if ends != last:
                 last, moved = ends, now
                 return False
-            return now - moved >= self.stall_seconds and self._caught_up()
+            quiet = max(self.stall_seconds, DLQ_QUIET_SECONDS)
+            return now - moved >= quiet and self._caught_up()
 
         return poll(lambda: len(self.dlq_records()) >= len(self.poison), timeout=timeout,
                     interval=0.1, abort=stuck).done
