@@ -11,7 +11,7 @@ import pytest
 from pytest_kafka_patterns._kafka_quiet import import_kafka
 from pytest_kafka_patterns.backends.apache import cache_root as apache_cache_root
 from pytest_kafka_patterns.config import KafkaSettings
-from tests.reliability.runs import LOCAL_BACKENDS, ProcessMark
+from tests.reliability.runs import LOCAL_BACKENDS, InnerRun, ProcessMark
 
 # pytester's in-process runs drop, when they end, every module first imported during the
 # run. The plugin imports kafka-python, redis and factory-boy only when a test needs them
@@ -45,3 +45,15 @@ def process_mark(monkeypatch: pytest.MonkeyPatch) -> Iterator[ProcessMark]:
     yield mark
     for process in mark.alive():
         process.kill()
+
+
+@pytest.fixture
+def runs(process_mark: ProcessMark) -> Iterator[list[InnerRun]]:
+    """Inner pytest runs a test started (append them); any still running is killed after
+    the test, and everything carrying the test's process mark with them."""
+    started: list[InnerRun] = []
+    yield started
+    for run in started:
+        if run.process.poll() is None:
+            run.process.kill()
+            run.process.wait()

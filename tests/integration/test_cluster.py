@@ -14,7 +14,6 @@ import signal
 import threading
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -195,16 +194,6 @@ def test_hold(kafka_cluster):
     while not (HERE / "go").exists() and time.monotonic() < deadline:
         time.sleep(0.05)
 """
-
-
-@pytest.fixture
-def runs(process_mark: Any) -> Iterator[list[InnerRun]]:
-    started: list[InnerRun] = []
-    yield started
-    for run in started:
-        if run.process.poll() is None:
-            run.process.kill()
-            run.process.wait()
 
 
 def test_no_cluster_jvm_outlives_a_killed_pytest(

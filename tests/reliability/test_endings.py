@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import signal
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import psutil
@@ -24,16 +23,6 @@ pytest.importorskip("xdist")
 
 #: The spec: every run *ends*, and leaves nothing behind, within this many seconds.
 ENDS_WITHIN = 30.0
-
-
-@pytest.fixture
-def runs(process_mark) -> Iterator[list[InnerRun]]:
-    started: list[InnerRun] = []
-    yield started
-    for run in started:
-        if run.process.poll() is None:
-            run.process.kill()
-            run.process.wait()
 
 
 def _ends(run: InnerRun, since: float) -> float:
