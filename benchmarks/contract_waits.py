@@ -26,21 +26,15 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
-import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from kafka import KafkaAdminClient
+from contract_services import contract_services
 
 from pytest_kafka_patterns.backends.base import KafkaBroker
-from pytest_kafka_patterns.backends.embedded import start_kafka
-from pytest_kafka_patterns.backends.redis_process import start_redis
-from pytest_kafka_patterns.config import KafkaSettings, RedisSettings
 from pytest_kafka_patterns.contracts import load_contract
-from pytest_kafka_patterns.contracts.harness import HarnessEnv
 from pytest_kafka_patterns.contracts.scenarios import run_contract, scenario_names
-from pytest_kafka_patterns.topics import create_topic, unique_name
 
 TARGET_SECONDS = 15.0
 DEFAULT_CONTRACT = Path("examples/contracts/email_service.contract.yaml")
@@ -70,32 +64,18 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     sys.path.insert(0, str(Path.cwd()))
-    workdir = Path(tempfile.mkdtemp(prefix="bench-contract-waits-"))
-    kafka = start_kafka(KafkaSettings(backend="embedded"), workdir / "kafka")
-    redis_server = start_redis(RedisSettings(backend="process"), workdir / "redis")
-    admin = KafkaAdminClient(bootstrap_servers=kafka.info.bootstrap_servers)
-
-    def make_topic(prefix: str, partitions: int) -> str:
-        name = unique_name(prefix)
-        create_topic(admin, name, partitions)
-        return name
-
     contract = load_contract(args.contract)
     names = scenario_names(contract)
-    settings = {leg: make(kafka.info) for leg, make in legs().items()}
-    # seconds[leg][scenario] over the repeats; "ALL" is the whole run
-    seconds: dict[str, dict[str, list[float]]] = {
-        leg: {name: [] for name in [*names, "ALL"]} for leg in settings
-    }
     failures = 0
-    try:
+    with contract_services("bench-contract-waits-") as services:
+        settings = {leg: make(services.broker) for leg, make in legs().items()}
+        # seconds[leg][scenario] over the repeats; "ALL" is the whole run
+        seconds: dict[str, dict[str, list[float]]] = {
+            leg: {name: [] for name in [*names, "ALL"]} for leg in settings
+        }
         for repeat in range(args.repeat):
             for leg, consumer in settings.items():
-                env = HarnessEnv(bootstrap_servers=kafka.info.bootstrap_servers,
-                                 redis_url=redis_server.info.url, create_topic=make_topic,
-                                 workdir=workdir / f"scenarios-{repeat}",
-                                 consumer_defaults=dict(consumer),
-                                 kafka_settings=KafkaSettings(backend="embedded"))
+                env = services.env(consumer, f"scenarios-{repeat}")
                 results = run_contract(contract, env, names=names)
                 for result in results:
                     seconds[leg][result.scenario].append(result.seconds)
@@ -105,10 +85,6 @@ def main() -> None:
                 total = sum(result.seconds for result in results)
                 seconds[leg]["ALL"].append(total)
                 print(f"repeat {repeat + 1}: {leg}: {total:.1f} s", flush=True)
-    finally:
-        admin.close()
-        redis_server.stop()
-        kafka.stop()
 
     print(f"\n{contract.name}: seconds per scenario (n={args.repeat})")
     for leg, consumer in settings.items():

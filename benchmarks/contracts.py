@@ -15,18 +15,13 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
-import tempfile
 from pathlib import Path
 
-from kafka import KafkaAdminClient
+from contract_services import contract_services
 
-from pytest_kafka_patterns.backends.embedded import start_kafka
-from pytest_kafka_patterns.backends.redis_process import start_redis
-from pytest_kafka_patterns.config import KafkaSettings, RedisSettings
 from pytest_kafka_patterns.contracts import load_contract
-from pytest_kafka_patterns.contracts.harness import HarnessEnv, contract_consumer_settings
+from pytest_kafka_patterns.contracts.harness import contract_consumer_settings
 from pytest_kafka_patterns.contracts.scenarios import run_contract, scenario_names
-from pytest_kafka_patterns.topics import create_topic, unique_name
 
 TARGET_SECONDS = 15.0
 
@@ -38,23 +33,9 @@ def main() -> None:
     args = parser.parse_args()
     paths = args.contracts or sorted(Path("examples/contracts").glob("*.contract.*"))
     sys.path.insert(0, str(Path.cwd()))
-    workdir = Path(tempfile.mkdtemp(prefix="bench-contracts-"))
-    kafka = start_kafka(KafkaSettings(backend="embedded"), workdir / "kafka")
-    redis_server = start_redis(RedisSettings(backend="process"), workdir / "redis")
-    admin = KafkaAdminClient(bootstrap_servers=kafka.info.bootstrap_servers)
-
-    def make_topic(prefix: str, partitions: int) -> str:
-        name = unique_name(prefix)
-        create_topic(admin, name, partitions)
-        return name
-
-    env = HarnessEnv(bootstrap_servers=kafka.info.bootstrap_servers,
-                     redis_url=redis_server.info.url, create_topic=make_topic,
-                     workdir=workdir / "scenarios",
-                     consumer_defaults=contract_consumer_settings(kafka.info),
-                     kafka_settings=KafkaSettings(backend="embedded"))
     failures = 0
-    try:
+    with contract_services("bench-contracts-") as services:
+        env = services.env(contract_consumer_settings(services.broker), "scenarios")
         print(f"{'consumer':<22} {'scenario':<11} {'median s':>9}  (n={args.repeat})")
         for path in paths:
             contract = load_contract(path)
@@ -71,10 +52,6 @@ def main() -> None:
             total = sum(statistics.median(values) for values in seconds.values())
             verdict = "ok" if total <= TARGET_SECONDS else f"OVER {TARGET_SECONDS:g} s"
             print(f"{contract.name:<22} {'ALL':<11} {total:>9.1f}  {verdict}\n")
-    finally:
-        admin.close()
-        redis_server.stop()
-        kafka.stop()
     if failures:
         raise SystemExit(f"{failures} scenario(s) failed")
 
