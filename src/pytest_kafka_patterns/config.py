@@ -17,6 +17,7 @@ from .errors import ConfigError
 
 KAFKA_BACKENDS = ("auto", "embedded", "docker", "local", "apache", "external")
 REDIS_BACKENDS = ("auto", "process", "docker", "external")
+SCHEMA_REGISTRY_BACKENDS = ("auto", "mock", "external")
 
 DEFAULT_KAFKA_IMAGE = "apache/kafka:3.9.1"
 DEFAULT_REDIS_IMAGE = "redis:7-alpine"
@@ -88,6 +89,15 @@ OPTIONS: tuple[Option, ...] = (
     Option("redis_startup_timeout", "--redis-startup-timeout", "PYTEST_REDIS_STARTUP_TIMEOUT",
            "Seconds to wait for Redis to be ready (default depends on the backend).",
            kind=float, maximum=MAX_TIMEOUT),
+    Option("schema_registry_backend", "--schema-registry-backend",
+           "PYTEST_SCHEMA_REGISTRY_BACKEND",
+           "Where the schema_registry fixture's Schema Registry comes from ([avro] extra): "
+           "auto (external if a URL is given, else mock), mock (confluent-kafka's "
+           "in-process mock:// registry: this process only), external.",
+           default="auto", choices=SCHEMA_REGISTRY_BACKENDS),
+    Option("schema_registry_url", "--schema-registry-url", "PYTEST_SCHEMA_REGISTRY_URL",
+           "http(s)://host:port of an existing Confluent-API Schema Registry (external "
+           "schema registry backend)."),
     Option("kafka_patterns_seed", "--kafka-patterns-seed", "PYTEST_KAFKA_PATTERNS_SEED",
            "Seed for the order-event factories (factory-boy, Faker); default: random, "
            "shown in the header.", kind=int),
@@ -132,11 +142,27 @@ class RedisSettings:
 
 
 @dataclass(frozen=True)
+class SchemaRegistrySettings:
+    """How to obtain the Schema Registry of the ``schema_registry`` fixture."""
+
+    backend: str = "auto"
+    url: str | None = None
+
+    @property
+    def chosen(self) -> str:
+        """The backend ``auto`` stands for: ``external`` when a URL is given, else ``mock``."""
+        if self.backend != "auto":
+            return self.backend
+        return "external" if self.url else "mock"
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything the plugin reads from the outside world, resolved once per run."""
 
     kafka: KafkaSettings = field(default_factory=KafkaSettings)
     redis: RedisSettings = field(default_factory=RedisSettings)
+    schema_registry: SchemaRegistrySettings = field(default_factory=SchemaRegistrySettings)
     seed: int | None = None
     """Seed for the event factories; ``None`` means pick one at random."""
     sources: Mapping[str, str] = field(default_factory=dict)
@@ -190,6 +216,10 @@ def resolve(
             exec=values["redis_exec"],
             image=values["redis_image"],
             startup_timeout=values["redis_startup_timeout"],
+        ),
+        schema_registry=SchemaRegistrySettings(
+            backend=values["schema_registry_backend"],
+            url=values["schema_registry_url"],
         ),
         seed=values["kafka_patterns_seed"],
         sources=sources,

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from . import _kafka_quiet, confluent, fixtures, parts, runstate
+from . import _kafka_quiet, avro, confluent, fixtures, parts, runstate
 from .backends import KafkaBroker
 from .capabilities import CAPABILITIES, check_known
 from .config import OPTIONS, Settings, resolve
@@ -185,6 +185,8 @@ redis_client = fixtures.redis_client_fixture()
 confluent_admin = confluent.confluent_admin_fixture()
 confluent_producer_factory = confluent.confluent_producer_factory_fixture()
 confluent_consumer_factory = confluent.confluent_consumer_factory_fixture()
+# Avro + Schema Registry ([avro] extra): imported by the fixture, skipped without it.
+schema_registry = avro.schema_registry_fixture()
 
 
 @pytest.fixture(scope="session")

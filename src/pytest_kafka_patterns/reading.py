@@ -24,6 +24,7 @@ from .errors import KafkaPatternsError
 from .records import Header as Header
 from .records import HeaderSource as HeaderSource
 from .records import Record as Record
+from .records import ValueDeserializer as ValueDeserializer
 from .records import decode_key as decode_key
 from .records import decode_value as decode_value
 from .records import last_header as last_header
@@ -235,6 +236,7 @@ def read_topic(
     min_records: int = 0,
     timeout: float = 10.0,
     isolation_level: IsolationLevel = "read_committed",
+    value_deserializer: ValueDeserializer | None = None,
 ) -> list[Record]:
     """Every record of ``topic``, ordered by partition then offset.
 
@@ -251,6 +253,11 @@ def read_topic(
     so it holds on brokers that do not hide aborted records themselves (Tansu).
     ``isolation_level="read_uncommitted"`` returns every record. Transaction markers
     are never records (they only occupy offsets).
+
+    Values are JSON-decoded (else left as bytes), or decoded by ``value_deserializer``
+    (``bytes -> value``, e.g. ``schema_registry.deserializer()`` for Avro in the Confluent
+    wire format); a value it cannot decode fails the read with an ``AssertionError``
+    naming the record (``topic[partition]@offset``). Null values stay ``None``.
     """
     __tracebackhide__ = True
     _check_isolation(isolation_level)
@@ -267,11 +274,14 @@ def read_topic(
         consumer.assign(tps)
         consumer.seek_to_beginning(*tps)
         count = 0
+        make = _record if value_deserializer is None else (
+            lambda raw: _record(raw, value_deserializer=value_deserializer)
+        )
         with gc_paused():
             while True:
                 batches = consumer.poll(timeout_ms=_poll_ms(deadline))
                 for tp, raws in batches.items():
-                    by_partition[tp.partition].extend(map(_record, raws))
+                    by_partition[tp.partition].extend(map(make, raws))
                     count += len(raws)
                 if count >= min_records and _at_end(consumer, tps):
                     if log is None or not log.any:

@@ -1,0 +1,102 @@
+"""Avro records on a real broker: produced with confluent-kafka in the Confluent wire
+format, read back with ``read_topic(value_deserializer=...)`` and checked with the
+assertions as they are (issue 11). The registry is the ``schema_registry`` fixture's
+(the in-process mock unless the run names an external one)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from pytest_kafka_patterns import assert_delivered, assert_ordered_by_key, read_topic
+from pytest_kafka_patterns.avro import SchemaRegistry, event_schema
+from pytest_kafka_patterns.factories import order_history
+
+pytest.importorskip("confluent_kafka.schema_registry.avro")
+
+
+def produce_histories(
+    producer: Any, registry: SchemaRegistry, topic: str, users: int = 3
+) -> list[dict[str, Any]]:
+    """Each user's order history (created, confirmed, shipped), keyed by user, interleaved."""
+    encoders = {
+        "order.created": registry.serializer(event_schema("order.created")),
+        "order.status_changed": registry.serializer(event_schema("order.status_changed")),
+    }
+    histories = [order_history(user_id=f"user_{n}") for n in range(users)]
+    events = [event for step in zip(*histories, strict=True) for event in step]
+    for event in events:
+        user = next(h[0]["data"]["user_id"] for h in histories if event in h)
+        producer.produce(topic, key=user.encode(),
+                         value=encoders[event["event_type"]](event, topic))
+    assert producer.flush(10) == 0
+    return events
+
+
+def test_avro_records_decode_and_pass_the_assertions(
+    kafka_bootstrap_servers: str, kafka_topic_factory: Callable[..., str],
+    confluent_producer: Any, schema_registry: SchemaRegistry,
+) -> None:
+    topic = kafka_topic_factory("avro-orders", partitions=3)
+    events = produce_histories(confluent_producer, schema_registry, topic)
+    records = read_topic(kafka_bootstrap_servers, topic, min_records=len(events),
+                         value_deserializer=schema_registry.deserializer())
+    assert sorted((r.value for r in records), key=lambda v: v["event_id"]) == sorted(
+        events, key=lambda v: v["event_id"])
+    assert_delivered(records, events, allow_extra=False)
+    assert_ordered_by_key(records, expected=events)
+
+
+def test_the_assertions_still_fail_on_decoded_avro_values(
+    kafka_bootstrap_servers: str, kafka_topic_factory: Callable[..., str],
+    confluent_producer: Any, schema_registry: SchemaRegistry,
+) -> None:
+    """Decoded values are plain dicts: a missing event is reported by its event_id."""
+    topic = kafka_topic_factory("avro-missing", partitions=1)
+    events = produce_histories(confluent_producer, schema_registry, topic, users=1)
+    records = read_topic(kafka_bootstrap_servers, topic, min_records=len(events),
+                         value_deserializer=schema_registry.deserializer())
+    lost = order_history(user_id="user_9")[0]
+    with pytest.raises(AssertionError, match=lost["event_id"]):
+        assert_delivered(records, [*events, lost])
+
+
+def test_a_record_not_in_the_wire_format_is_named(
+    kafka_bootstrap_servers: str, kafka_topic_factory: Callable[..., str],
+    confluent_producer: Any, schema_registry: SchemaRegistry,
+) -> None:
+    topic = kafka_topic_factory("avro-mixed", partitions=1)
+    produce_histories(confluent_producer, schema_registry, topic, users=1)
+    confluent_producer.produce(topic, key=b"user_0", value=b'{"event_type": "order.created"}')
+    confluent_producer.produce(topic, key=b"user_0", value=None)  # a tombstone decodes as None
+    assert confluent_producer.flush(10) == 0
+    with pytest.raises(AssertionError) as info:
+        read_topic(kafka_bootstrap_servers, topic, min_records=5,
+                   value_deserializer=schema_registry.deserializer())
+    assert str(info.value).startswith(f"{topic}[0]@3: cannot decode the value with ")
+    assert "first byte 0x7b, not the wire format's magic byte 0x00" in str(info.value)
+
+
+def test_a_record_whose_schema_id_the_registry_does_not_know_is_named(
+    kafka_bootstrap_servers: str, kafka_topic_factory: Callable[..., str],
+    confluent_producer: Any, schema_registry: SchemaRegistry,
+) -> None:
+    topic = kafka_topic_factory("avro-unknown-id", partitions=1)
+    produce_histories(confluent_producer, schema_registry, topic, users=1)
+    schema_registry.delete_registered()  # the ids of the records are gone with them
+    with pytest.raises(AssertionError, match=rf"^{topic}\[0\]@0: .*schema id \d+ is unknown"):
+        read_topic(kafka_bootstrap_servers, topic, min_records=3,
+                   value_deserializer=schema_registry.deserializer())
+
+
+def test_tombstones_stay_none(
+    kafka_bootstrap_servers: str, kafka_topic: str, confluent_producer: Any,
+    schema_registry: SchemaRegistry,
+) -> None:
+    confluent_producer.produce(kafka_topic, key=b"user_0", value=None)
+    assert confluent_producer.flush(10) == 0
+    [record] = read_topic(kafka_bootstrap_servers, kafka_topic, min_records=1,
+                          value_deserializer=schema_registry.deserializer())
+    assert record.value is None
