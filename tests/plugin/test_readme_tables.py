@@ -32,8 +32,8 @@ def test_every_fixture_is_in_the_fixture_table(pytester: pytest.Pytester) -> Non
 
 def test_every_option_is_in_the_options_table(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest_inprocess("--help")
-    flags = sorted(set(re.findall(r"^  (--(?:kafka|redis|tansu|schema-registry)[\w-]*)", result.stdout.str(),
-                                  re.MULTILINE)))
+    flags = sorted(set(re.findall(r"^  (--(?:kafka|redis|tansu|schema-registry)[\w-]*)",
+                                  result.stdout.str(), re.MULTILINE)))
     assert "--kafka-contracts" in flags and "--kafka-backend" in flags
     assert "--schema-registry-url" in flags
     options = table("## Options")
