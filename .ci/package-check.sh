@@ -21,6 +21,8 @@ import sys, zipfile
 names = zipfile.ZipFile(sys.argv[1]).namelist()
 assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names), "LICENSE missing from the wheel"
 assert "pytest_kafka_patterns/py.typed" in names, "py.typed missing from the wheel"
+for avsc in ("order_created.avsc", "order_status_changed.avsc"):  # the [avro] schemas
+    assert f"pytest_kafka_patterns/schemas/{avsc}" in names, f"{avsc} missing from the wheel"
 EOF
 
 python3 -m venv "$work/venv"
