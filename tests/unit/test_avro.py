@@ -196,3 +196,13 @@ def test_an_unreachable_external_registry_errors_the_test_naming_the_url(
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines([f"*SchemaRegistryUnreachable: the Schema Registry at {url} "
                                  "(from --schema-registry-url) did not answer*"])
+
+
+def test_the_mock_registry_is_not_shared_even_at_the_same_url(registry: SchemaRegistry) -> None:
+    """The documented limit of the mock backend: its schemas live in one client object, so
+    another client (a fortiori another process: a consumer subprocess, a contract run)
+    cannot decode what this one wrote."""
+    data = encoded(registry)
+    other = SchemaRegistry(registry.url, "mock", new_client(registry.url))
+    with pytest.raises(AvroDecodeError, match="schema id 1 is unknown to the registry"):
+        other.decode(data)
