@@ -190,8 +190,10 @@ class SchemaRegistry:
         """``encode(value, topic) -> bytes``: ``value`` (a dict matching the Avro
         ``schema``, a JSON string) in the wire format, through confluent-kafka's
         ``AvroSerializer``. The schema is registered under ``<topic>-value`` on first
-        use (and deleted after the test). ``SerializationError`` (confluent-kafka) naming
-        the field when ``value`` does not match the schema."""
+        use (and deleted after the test). When ``value`` does not match the schema,
+        fastavro's ``ValueError`` names the field (``no value and no default for items``);
+        a registry that refuses the schema raises confluent-kafka's
+        ``SchemaRegistryError``."""
         from confluent_kafka.schema_registry.avro import AvroSerializer
         from confluent_kafka.serialization import MessageField, SerializationContext
 
