@@ -8,6 +8,7 @@ import json
 
 import pytest
 
+from examples.naive.confluent_email_service import NaiveConfluentEmailService
 from examples.order_system.confluent_email_service import ConfluentEmailService
 from examples.order_system.email_service import Email, EmailDeliveryError
 from examples.order_system.runtime import StopWhen
@@ -105,3 +106,25 @@ def test_a_send_that_keeps_failing_is_the_first_message_after_the_restart(
         after.close()
     assert_delivered(outbox.sent_ids, events, allow_extra=False)
     eventually(lambda: assert_group_caught_up(kafka_broker.bootstrap_servers, group, topic))
+
+
+def test_librdkafkas_default_offset_store_loses_the_failed_email_after_a_restart(
+    kafka_broker, kafka_topic_factory, confluent_producer
+):
+    """The same events and the same failing send for both, each in its own group. Ours
+    (previous test) sends all three; the naive loop with librdkafka's defaults logs the
+    failure, its offset is stored and committed anyway, and the restart sends nothing."""
+    topic = kafka_topic_factory("orders", partitions=1)
+    events = publish(confluent_producer, topic, ["user_1"])
+    outbox = Outbox(fail={events[1]["event_id"]: 1})
+    group = f"naive-email-{topic}"
+    for until in (StopWhen(max_messages=3, idle_timeout=8), StopWhen(idle_timeout=2)):
+        naive = NaiveConfluentEmailService(consumer_config(kafka_broker, group_id=group),
+                                           outbox, topic)  # the second one is the restart
+        try:
+            naive.run(until)
+        finally:
+            naive.close()
+    assert committed_offsets(kafka_broker.bootstrap_servers, group, topic) == {0: 3}
+    with pytest.raises(AssertionError, match=r"1 of 3 expected event\(s\) missing"):
+        assert_delivered(outbox.sent_ids, events, allow_extra=False)
