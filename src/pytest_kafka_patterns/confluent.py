@@ -148,9 +148,9 @@ def confluent_producer_factory_fixture(
         yield make
         for producer in made:
             flush_producer(producer)
-            # Producer.close() (in 2.16, absent from older releases) ends librdkafka's threads now: left to
-            # the garbage collector, a producer outlives its test and logs "Connect ...
-            # refused" once the session has stopped the broker.
+            # Producer.close() (in 2.16; older releases have none) ends librdkafka's
+            # threads now. Left to the garbage collector, a producer outlives its test
+            # and logs "Connect ... refused" once the session has stopped the broker.
             close = getattr(producer, "close", None)
             if close is not None:
                 close()
