@@ -26,7 +26,7 @@ import pytest
 from . import parts, seeding
 from ._kafka_quiet import import_kafka
 from .config import OPTIONS_BY_DEST
-from .fixtures import settings_of
+from .fixtures import require_extra, settings_of
 
 if TYPE_CHECKING:  # imported by the fixtures that need them: kafka-python is not cheap
     from .reading import IsolationLevel, Record
@@ -149,50 +149,47 @@ def kafka_expect_no_more(kafka_bootstrap_servers: str) -> Callable[..., None]:
     return check
 
 
+def _from_factories(request: pytest.FixtureRequest, name: str) -> Any:
+    """``factories.<name>``, or a one-line set-up failure naming the [events] extra."""
+    require_extra(request, "events")
+    from . import factories
+
+    return getattr(factories, name)
+
+
 @pytest.fixture
-def order_event_factory() -> Any:
+def order_event_factory(request: pytest.FixtureRequest) -> Any:
     """:class:`~pytest_kafka_patterns.factories.OrderCreatedEventFactory` (``.build()``)."""
-    from .factories import OrderCreatedEventFactory
-
-    return OrderCreatedEventFactory
+    return _from_factories(request, "OrderCreatedEventFactory")
 
 
 @pytest.fixture
-def order_status_event_factory() -> Any:
+def order_status_event_factory(request: pytest.FixtureRequest) -> Any:
     """:class:`~pytest_kafka_patterns.factories.OrderStatusChangedEventFactory`."""
-    from .factories import OrderStatusChangedEventFactory
-
-    return OrderStatusChangedEventFactory
+    return _from_factories(request, "OrderStatusChangedEventFactory")
 
 
 @pytest.fixture
-def inventory_event_factory() -> Any:
+def inventory_event_factory(request: pytest.FixtureRequest) -> Any:
     """:class:`~pytest_kafka_patterns.factories.InventoryResultEventFactory`
     (``success=False`` gives ``inventory.failed``)."""
-    from .factories import InventoryResultEventFactory
-
-    return InventoryResultEventFactory
+    return _from_factories(request, "InventoryResultEventFactory")
 
 
 @pytest.fixture
-def order_factory() -> Any:
+def order_factory(request: pytest.FixtureRequest) -> Any:
     """:class:`~pytest_kafka_patterns.factories.OrderFactory` (order dicts, no envelope)."""
-    from .factories import OrderFactory
-
-    return OrderFactory
+    return _from_factories(request, "OrderFactory")
 
 
 @pytest.fixture
-def order_item_factory() -> Any:
+def order_item_factory(request: pytest.FixtureRequest) -> Any:
     """:class:`~pytest_kafka_patterns.factories.OrderItemFactory`."""
-    from .factories import OrderItemFactory
-
-    return OrderItemFactory
+    return _from_factories(request, "OrderItemFactory")
 
 
 @pytest.fixture
-def order_history() -> Callable[..., list[dict[str, Any]]]:
+def order_history(request: pytest.FixtureRequest) -> Callable[..., list[dict[str, Any]]]:
     """:func:`~pytest_kafka_patterns.factories.order_history`: one order's events in order."""
-    from .factories import order_history as history
-
+    history: Callable[..., list[dict[str, Any]]] = _from_factories(request, "order_history")
     return history

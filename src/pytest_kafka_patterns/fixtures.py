@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import pytest
 
-from . import reaper, runstate, statedirs
+from . import extras, reaper, runstate, statedirs
 from ._kafka_quiet import import_kafka
 from .backends import KafkaBroker, RedisServer, Running, start_kafka, start_redis
 from .config import Settings
@@ -221,6 +221,18 @@ def _provide(
             stop()
 
 
+def require_extra(request: pytest.FixtureRequest, extra: str) -> None:
+    """Fail the fixture's set-up with one line (what is missing, the pip line) when
+    ``extra`` is not installed (see :mod:`.extras`)."""
+    problem = ""
+    try:
+        extras.require(extra, f"the {request.fixturename} fixture")
+    except extras.MissingExtra as exc:
+        problem = str(exc)
+    if problem:
+        pytest.fail(problem, pytrace=False)
+
+
 def check_shared_owners(item: pytest.Item) -> None:
     """Fail ``item`` at once when a shared service it needs died with its owner."""
     held = item.config.stash.get(HELD_KEY, None)
@@ -318,6 +330,7 @@ def redis_server_fixture(*, scope: str = "session", **overrides: Any) -> Any:
     def redis_server_factory_fixture(
         request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
     ) -> Iterator[RedisServer]:
+        require_extra(request, "redis")
         from .redis_db import claim_database
 
         workers = int(getattr(request.config, "workerinput", {}).get("workercount", 1))
@@ -505,6 +518,7 @@ def redis_client_fixture(server: str = "redis_server") -> Any:
     def redis_client_factory_fixture(
         request: pytest.FixtureRequest,
     ) -> Iterator[redis.Redis[bytes]]:
+        require_extra(request, "redis")
         import redis
 
         info: RedisServer = request.getfixturevalue(server)
