@@ -36,6 +36,7 @@ if TYPE_CHECKING:
         KafkaPatternsError,
         ServiceStartError,
         ServiceUnreachable,
+        TopicNotFound,
     )
     from .factories import (
         InventoryFailedEventFactory,
@@ -87,7 +88,7 @@ _EXPORTS = {
     "config": ("KafkaSettings", "RedisSettings", "Settings"),
     "errors": (
         "BackendUnavailable", "ConfigError", "KafkaPatternsError", "ServiceStartError",
-        "ServiceUnreachable",
+        "ServiceUnreachable", "TopicNotFound",
     ),
     "factories": (
         "InventoryFailedEventFactory", "InventoryReservedEventFactory",
@@ -151,6 +152,7 @@ __all__ = [
     "ServiceStartError",
     "ServiceUnreachable",
     "Settings",
+    "TopicNotFound",
     "__version__",
     "assert_delivered",
     "assert_exactly_once_effect",

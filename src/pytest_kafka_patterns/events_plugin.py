@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -29,6 +29,7 @@ from .config import OPTIONS_BY_DEST
 from .fixtures import require_extra, settings_of
 
 if TYPE_CHECKING:  # imported by the fixtures that need them: kafka-python is not cheap
+    from .fixture_types import NoMoreCheck, TopicReader
     from .reading import IsolationLevel, Record
 
 DEST = "kafka_patterns_seed"
@@ -116,7 +117,7 @@ def kafka_patterns_seed(request: pytest.FixtureRequest) -> int:
 
 
 @pytest.fixture
-def kafka_read(kafka_bootstrap_servers: str) -> Callable[..., list[Record]]:
+def kafka_read(kafka_bootstrap_servers: str) -> TopicReader:
     """``kafka_read(topic, *, min_records=0, timeout=10.0, isolation_level="read_committed")
     -> list[Record]`` on the session broker: every record of the topic, by partition then
     offset, as a ``read_committed`` consumer sees them (no aborted records) unless
@@ -128,7 +129,7 @@ def kafka_read(kafka_bootstrap_servers: str) -> Callable[..., list[Record]]:
 
 
 @pytest.fixture
-def kafka_expect_no_more(kafka_bootstrap_servers: str) -> Callable[..., None]:
+def kafka_expect_no_more(kafka_bootstrap_servers: str) -> NoMoreCheck:
     """``kafka_expect_no_more(topic, *, after=None, within=1.0,
     isolation_level="read_committed")``: fail if a record lands on the topic (beyond
     ``after``) within ``within`` seconds (records of aborted transactions do not count)."""
@@ -138,7 +139,7 @@ def kafka_expect_no_more(kafka_bootstrap_servers: str) -> Callable[..., None]:
     def check(
         topic: str,
         *,
-        after: Sequence[Record] | dict[int, int] | None = None,
+        after: Sequence[Record] | Mapping[int, int] | None = None,
         within: float = 1.0,
         isolation_level: IsolationLevel = "read_committed",
     ) -> None:
