@@ -192,6 +192,8 @@ class _Supervised(Executor):
 
     @property
     def _popen_kwargs(self) -> dict[str, Any]:
+        # mirakuru's hook for the Popen arguments, overridden (as pre_start_check and
+        # after_start_check are): its constructor takes no preexec_fn.
         kwargs: dict[str, Any] = super()._popen_kwargs
         kwargs["preexec_fn"] = _child_setup
         kwargs["universal_newlines"] = False

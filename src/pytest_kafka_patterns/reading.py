@@ -70,6 +70,9 @@ class Transactions:
         """Note the transactional batches and markers of one Fetch answer (batch headers
         only: cheap, and nothing when the log holds no transactions)."""
         try:
+            # Private (MemoryRecords keeps its bytes in ``_buffer`` and has no rewind):
+            # the batch is re-read from its bytes, so the consumer's own iteration is left
+            # untouched. See _track_transactions for why there is no public way.
             copy = type(records)(records._buffer)
         except (AttributeError, TypeError):  # pragma: no cover - another client version
             raise KafkaPatternsError(_UNTRACKABLE) from None
@@ -152,6 +155,14 @@ def _track_transactions(consumer: KafkaConsumer) -> Transactions:
     count aborted records as delivered.
     """
     log = Transactions()
+    # Private attributes of kafka-python (``_fetcher``, ``PartitionRecords``): no public API
+    # shows a consumer the batch headers (producer id, transactional and control flags)
+    # that tell aborted records apart, and ``isolation_level="read_committed"`` relies on
+    # the broker's aborted-transaction list, which Tansu does not send. The public route
+    # is to send our own Fetch requests (kafka.protocol) and parse them with
+    # MemoryRecords: a second reader per partition, not done yet. Guarded here (the
+    # signature is checked; anything else raises _UNTRACKABLE, naming the versions) and
+    # run by tox on kafka-python 2.2.15 and 3.x.
     fetcher = getattr(consumer, "_fetcher", None)
     base = getattr(fetcher, "PartitionRecords", None)
     expected = ["self", "fetch_offset", "tp", "records"]
