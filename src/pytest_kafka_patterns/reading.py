@@ -226,6 +226,7 @@ def _partitions(
 
     Raises :class:`~.errors.TopicNotFound` (naming ``helper``) when it does not exist.
     """
+    __tracebackhide__ = True
     timeout = max(0.0, deadline - time.monotonic()) if wait else 0.0
     polled = poll(lambda: consumer.partitions_for_topic(topic), timeout=timeout, interval=0.05)
     if not polled.value:
