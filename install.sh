@@ -9,6 +9,6 @@ if [ ! -x .venv/bin/python ]; then
     "$PYTHON" -m venv .venv
 fi
 .venv/bin/python -m pip install --quiet --upgrade pip
-.venv/bin/python -m pip install --quiet -e '.[dev]'
+.venv/bin/python -m pip install --quiet -e '.[dev]'  # dev pulls test: every extra
 echo "installed: $(.venv/bin/python -c 'import pytest_kafka_patterns as p; print("pytest-kafka-patterns", p.__version__)')"
 exec .venv/bin/python -m pytest examples --kafka-backend=embedded --redis-backend=process -q

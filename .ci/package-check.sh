@@ -30,6 +30,54 @@ python3 -m venv "$work/venv"
 installed="$("$work/venv/bin/python" -c 'import importlib.metadata as m, pytest_kafka_patterns as p; assert m.version("pytest-kafka-patterns") == p.__version__; print(p.__version__)')"
 echo "wheel installs as pytest-kafka-patterns $installed"
 
+# The wheel alone, no extra: a working broker (fixtures, clients, reading, assertions);
+# a fixture that needs an extra fails its set-up naming that extra and its pip line.
+mkdir "$work/broker-only"
+cat >"$work/broker-only/test_broker_only.py" <<'PY'
+from pytest_kafka_patterns import assert_delivered, assert_ordered_by_key
+
+
+def test_broker(kafka_bootstrap_servers, kafka_topic, kafka_producer, kafka_consumer_factory,
+                kafka_read):
+    for n in range(3):
+        kafka_producer.send(kafka_topic, key="k", value={"event_id": f"e{n}", "n": n})
+    kafka_producer.flush()
+    records = kafka_read(kafka_topic, min_records=3)
+    assert_delivered(records, ["e0", "e1", "e2"])
+    assert_ordered_by_key(records, seq_of=lambda value: value["n"])
+    assert next(iter(kafka_consumer_factory(kafka_topic))).value["n"] == 0
+
+
+def test_needs_redis(redis_client):
+    pass
+
+
+def test_needs_events(order_event_factory):
+    pass
+PY
+set +e
+(cd "$work/broker-only" && "$work/venv/bin/python" -m pytest -q -p no:cacheprovider -rfE \
+    test_broker_only.py) >"$work/broker-only.log" 2>&1
+set -e
+"$work/venv/bin/python" - "$work/broker-only.log" <<'PY'
+import sys
+log = open(sys.argv[1]).read()
+wanted = [
+    "1 passed, 2 errors",
+    "redis_client fixture needs the [redis] extra",
+    "pip install 'pytest-kafka-patterns[redis]'",
+    "order_event_factory fixture needs the [events] extra",
+    "pip install 'pytest-kafka-patterns[events]'",
+]
+missing = [text for text in wanted if text not in log]
+if missing or "Traceback" in log:
+    sys.exit(f"broker-only install: expected {missing or 'no traceback'} in:\n{log}")
+PY
+echo "broker-only install: the broker fixtures pass; redis and events fixtures name their extra"
+
+# The README example below uses redis_client: add that extra, as its install line says.
+"$work/venv/bin/python" -m pip install --quiet "$wheel[redis]"
+
 # The README's first example, verbatim, as a user's test file.
 .venv/bin/python - README.md "$work/smoke/test_orders.py" <<'EOF'
 import pathlib, re, sys

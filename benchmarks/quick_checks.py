@@ -8,12 +8,19 @@ used to assert (``< 0.1 s``), which on a busy machine made them flaky.
 * the local backend's distribution check (a few ``stat()`` calls; the unit tests check
   that it starts no process);
 * a round trip through the fault proxy, without latency (the unit tests check it is
-  faster than with latency, and again after the latency is reset).
+  faster than with latency, and again after the latency is reset);
+* ``kafka-patterns up`` on a taken port, which exits 2 at once (the unit test checks it
+  starts nothing);
+* ``eventually(timeout=0.2)`` on a check that always fails: how far past its timeout it
+  returns (the unit test checks only that it waited the timeout);
+* the apache backend's provisioning without ``mvn`` (the unit test checks the message).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import os
 import socket
 import socketserver
@@ -108,6 +115,52 @@ def proxy_round_trip(repeat: int) -> str:
         server.server_close()
 
 
+def cli_taken_port(repeat: int) -> str:
+    from pytest_kafka_patterns import cli
+
+    holder = socket.socket()
+    holder.bind(("127.0.0.1", 0))
+    holder.listen(1)
+    port = holder.getsockname()[1]
+    try:
+        with contextlib.redirect_stderr(io.StringIO()):
+            taken = samples(lambda: cli.main(["up", "--kafka-port", str(port), "--no-redis"]),
+                            repeat)
+    finally:
+        holder.close()
+    return row("kafka-patterns up, port taken", taken)
+
+
+def eventually_overshoot(repeat: int) -> str:
+    from pytest_kafka_patterns.assertions import eventually
+
+    def failing() -> None:
+        raise AssertionError("never")
+
+    def wait() -> None:
+        with contextlib.suppress(AssertionError):
+            eventually(failing, timeout=0.2, interval=0.02)
+
+    return row("eventually(timeout=0.2) - 0.2 s", [t - 0.2 for t in samples(wait, repeat)])
+
+
+def apache_without_mvn(repeat: int, root: Path) -> str:
+    from pytest_kafka_patterns.backends import apache
+    from pytest_kafka_patterns.errors import BackendUnavailable
+
+    saved = os.environ["PATH"]
+    os.environ["PATH"] = str(root / "nothing-here")
+
+    def provision() -> None:
+        with contextlib.suppress(BackendUnavailable):
+            apache.provision("4.4.0", root / "cache", lambda line: None)
+
+    try:
+        return row("apache.provision, no mvn", samples(provision, repeat))
+    finally:
+        os.environ["PATH"] = saved
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=50)
@@ -125,6 +178,10 @@ def main() -> None:
                 os.environ["DOCKER_HOST"] = saved
         print(local_check(args.repeat, Path(directory)))
     print(proxy_round_trip(args.repeat))
+    print(cli_taken_port(min(args.repeat, 10)))
+    print(eventually_overshoot(min(args.repeat, 10)))
+    with tempfile.TemporaryDirectory(prefix="kp-") as directory:
+        print(apache_without_mvn(args.repeat, Path(directory)))
 
 
 if __name__ == "__main__":

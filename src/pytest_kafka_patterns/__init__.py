@@ -4,8 +4,9 @@ effects)."""
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from ._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from .assertions import (
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
         KafkaPatternsError,
         ServiceStartError,
         ServiceUnreachable,
+        TopicNotFound,
     )
     from .factories import (
         InventoryFailedEventFactory,
@@ -64,7 +66,7 @@ if TYPE_CHECKING:
         high_watermarks,
         read_topic,
     )
-    from .records import Record
+    from .records import EventLike, Record, RecordLike
 
 __version__ = "0.1.0"
 
@@ -87,7 +89,7 @@ _EXPORTS = {
     "config": ("KafkaSettings", "RedisSettings", "Settings"),
     "errors": (
         "BackendUnavailable", "ConfigError", "KafkaPatternsError", "ServiceStartError",
-        "ServiceUnreachable",
+        "ServiceUnreachable", "TopicNotFound",
     ),
     "factories": (
         "InventoryFailedEventFactory", "InventoryReservedEventFactory",
@@ -103,36 +105,27 @@ _EXPORTS = {
         "PartitionProgress", "committed_offsets", "group_progress", "high_watermarks",
         "read_topic",
     ),
-    "records": ("Record",),
+    "records": ("EventLike", "Record", "RecordLike"),
 }
-_MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
 #: Modules that import kafka-python: it is imported first, quietly (:mod:`._kafka_quiet`).
 _USE_KAFKA = frozenset({"assertions", "reading", "records"})
 
 
-def __getattr__(name: str) -> Any:
-    """Import a public name's module on first use (PEP 562)."""
-    module = _MODULE_OF.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+def _quiet_kafka(module: str) -> None:
     if module in _USE_KAFKA:
         from ._kafka_quiet import import_kafka
 
         import_kafka()
-    value = getattr(import_module(f".{module}", __name__), name)
-    globals()[name] = value
-    return value
 
 
-def __dir__() -> list[str]:
-    return sorted([*globals(), *_MODULE_OF])
-
+__getattr__, __dir__ = lazy_exports(__name__, globals(), _EXPORTS, before=_quiet_kafka)
 
 __all__ = [
     "CAPABILITIES",
     "BackendUnavailable",
     "ClusterStateError",
     "ConfigError",
+    "EventLike",
     "InventoryFailedEventFactory",
     "InventoryReservedEventFactory",
     "InventoryResultEventFactory",
@@ -146,11 +139,13 @@ __all__ = [
     "OrderStatusChangedEventFactory",
     "PartitionProgress",
     "Record",
+    "RecordLike",
     "RedisServer",
     "RedisSettings",
     "ServiceStartError",
     "ServiceUnreachable",
     "Settings",
+    "TopicNotFound",
     "__version__",
     "assert_delivered",
     "assert_exactly_once_effect",

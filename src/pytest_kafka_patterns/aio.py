@@ -69,7 +69,9 @@ async def aiokafka_consumer_factory(
 
     made: list[AIOKafkaConsumer] = []
 
-    async def make(*topic_names: str, group_id: str | None = None, **overrides: Any) -> Any:
+    async def make(
+        *topic_names: str, group_id: str | None = None, **overrides: Any
+    ) -> AIOKafkaConsumer:
         if group_id is None:
             group_id = topics.unique_name("group", request.node.name, worker_id())
         config: dict[str, Any] = {

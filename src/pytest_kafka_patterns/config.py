@@ -51,7 +51,8 @@ class Option:
 OPTIONS: tuple[Option, ...] = (
     Option("kafka_backend", "--kafka-backend", "PYTEST_KAFKA_BACKEND",
            "Where Kafka comes from: auto (external if an address is given, docker if a "
-           "Docker engine answers, else embedded), embedded, docker, local, apache, external.",
+           "Docker engine answers and has or can pull the image, else embedded), embedded, "
+           "docker, local, apache, external.",
            default="auto", choices=KAFKA_BACKENDS),
     Option("kafka_bootstrap_servers", "--kafka-bootstrap-servers",
            "PYTEST_KAFKA_BOOTSTRAP_SERVERS",
@@ -77,7 +78,8 @@ OPTIONS: tuple[Option, ...] = (
            kind=float, maximum=MAX_TIMEOUT),
     Option("redis_backend", "--redis-backend", "PYTEST_REDIS_BACKEND",
            "Where Redis comes from: auto (external if a URL is given, docker if a Docker "
-           "engine answers, else process), process, docker, external.",
+           "engine answers and has or can pull the image, else process), process, docker, "
+           "external.",
            default="auto", choices=REDIS_BACKENDS),
     Option("redis_url", "--redis-url", "PYTEST_REDIS_URL",
            "redis://host:port of an existing Redis (external backend)."),

@@ -22,12 +22,14 @@ from __future__ import annotations
 import contextlib
 import time
 import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from .backends import KafkaBroker
+from .errors import TopicNotFound
+from .fixture_types import ConfluentConsumerFactory, ConfluentProducerFactory, FixtureFunction
 from .fixtures import _outlive_clients, worker_id
 
 if TYPE_CHECKING:  # imported by the fixtures: the plugin imports this module in every run
@@ -106,7 +108,7 @@ def flush_producer(producer: Producer, timeout: float = FLUSH_TIMEOUT) -> int:
     return left
 
 
-def confluent_admin_fixture(broker: str = "kafka_broker") -> Any:
+def confluent_admin_fixture(broker: str = "kafka_broker") -> FixtureFunction:
     """A session-wide ``confluent_kafka.admin.AdminClient`` for the broker fixture named
     ``broker``."""
 
@@ -123,7 +125,7 @@ def confluent_admin_fixture(broker: str = "kafka_broker") -> Any:
 
 def confluent_producer_factory_fixture(
     broker: str = "kafka_broker", topic_factory: str | None = "kafka_topic_factory"
-) -> Any:
+) -> FixtureFunction:
     """``make(**config) -> confluent_kafka.Producer`` (``acks=all``; ``config`` in
     librdkafka names). Each producer is flushed at teardown for at most
     :data:`FLUSH_TIMEOUT` seconds (a warning names what was left undelivered), before the
@@ -132,7 +134,7 @@ def confluent_producer_factory_fixture(
     @pytest.fixture
     def confluent_producer_factory_factory_fixture(
         request: pytest.FixtureRequest,
-    ) -> Iterator[Callable[..., Producer]]:
+    ) -> Iterator[ConfluentProducerFactory]:
         require_confluent()
         from confluent_kafka import Producer
 
@@ -160,7 +162,7 @@ def confluent_producer_factory_fixture(
 
 def confluent_consumer_factory_fixture(
     broker: str = "kafka_broker", topic_factory: str | None = "kafka_topic_factory"
-) -> Any:
+) -> FixtureFunction:
     """``make(*topics, group_id=None, **config) -> confluent_kafka.Consumer``, subscribed
     to ``topics`` (none: not subscribed) and closed after the test, before its topics are
     deleted.
@@ -175,7 +177,7 @@ def confluent_consumer_factory_fixture(
     @pytest.fixture
     def confluent_consumer_factory_factory_fixture(
         request: pytest.FixtureRequest,
-    ) -> Iterator[Callable[..., Consumer]]:
+    ) -> Iterator[ConfluentConsumerFactory]:
         require_confluent()
         from confluent_kafka import Consumer
 
@@ -232,7 +234,8 @@ def poll_records(
       its assignment), and what the consumer was assigned;
     * at once when a message carries an error other than partition EOF
       (``_PARTITION_EOF``, which is skipped): the message names the error, its topic and
-      partition.
+      partition; a subscribed topic that does not exist raises
+      :class:`~.errors.TopicNotFound`, an ``AssertionError`` too.
 
     ``ValueError`` when ``count`` is negative or ``timeout`` not positive.
     """
@@ -257,6 +260,8 @@ def poll_records(
             error = message.error()
             if error is None:
                 got.append(message)
+            elif error.code() == KafkaError.UNKNOWN_TOPIC_OR_PART:
+                raise TopicNotFound("poll_records", str(message.topic()))
             elif error.code() != KafkaError._PARTITION_EOF:
                 raise AssertionError(
                     f"poll_records: message error on {message.topic()} "

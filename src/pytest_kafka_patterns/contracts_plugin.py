@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from . import parts
+from . import extras, parts
 from ._kafka_quiet import import_kafka
 
 if TYPE_CHECKING:
@@ -50,6 +50,11 @@ def pytest_configure(config: pytest.Config) -> None:
         f"{MARKER}(path): the consumer contract the verify_contract fixture checks",
     )
     paths = config.getoption(DEST) or []
+    if paths:
+        try:
+            extras.require("contracts", OPTION)
+        except extras.MissingExtra as exc:
+            raise pytest.UsageError(f"pytest-kafka-patterns: {exc}") from None
     if paths and config.args_source != pytest.Config.ArgsSource.ARGS:
         # `pytest --kafka-contracts PATH` alone: collect the contracts, not the test suite.
         config.args[:] = list(paths)
@@ -65,4 +70,7 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
 @pytest.fixture
 def verify_contract(request: pytest.FixtureRequest) -> Iterator[Verify]:
     """Run a contract's fault scenarios; see :func:`pytest_items.verify_contract_fixture`."""
+    from .fixtures import require_extra
+
+    require_extra(request, "contracts")
     yield from _items().verify_contract_fixture(request)

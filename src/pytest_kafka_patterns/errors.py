@@ -35,6 +35,27 @@ class ServiceUnreachable(KafkaPatternsError):
     """An external service did not answer at the address we were given."""
 
 
+class TopicNotFound(KafkaPatternsError, AssertionError):
+    """A reading helper or assertion was given a topic the broker does not have.
+
+    Every helper that takes a topic (``read_topic`` / ``kafka_read``, ``high_watermarks``,
+    ``committed_offsets``, ``group_progress``, ``assert_group_caught_up``,
+    ``assert_no_more_records``, ``poll_records``) raises it, so a misspelt or never-created
+    topic fails the test the same way everywhere; an ``AssertionError``, so pytest reports
+    it as a failed check. ``topic``: the name asked for.
+    """
+
+    def __init__(self, helper: str, topic: str, where: str = "", waited: float = 0.0) -> None:
+        place = f" on {where}" if where else ""
+        after = f" (waited {waited:.1f} s for it)" if waited > 0 else ""
+        super().__init__(
+            f"{helper}: topic {topic!r} does not exist{place}{after}. Create it first "
+            "(kafka_topic_factory, or your code's admin step), or check the topic name "
+            "and the broker address."
+        )
+        self.topic = topic
+
+
 def log_tail(text: str, lines: int = 20) -> str:
     """Return the last ``lines`` lines of a log, indented for inclusion in an error."""
     clean = _ANSI.sub("", text)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -26,9 +26,10 @@ import pytest
 from . import parts, seeding
 from ._kafka_quiet import import_kafka
 from .config import OPTIONS_BY_DEST
-from .fixtures import settings_of
+from .fixtures import require_extra, settings_of
 
 if TYPE_CHECKING:  # imported by the fixtures that need them: kafka-python is not cheap
+    from .fixture_types import NoMoreCheck, TopicReader
     from .reading import IsolationLevel, Record
 
 DEST = "kafka_patterns_seed"
@@ -116,7 +117,7 @@ def kafka_patterns_seed(request: pytest.FixtureRequest) -> int:
 
 
 @pytest.fixture
-def kafka_read(kafka_bootstrap_servers: str) -> Callable[..., list[Record]]:
+def kafka_read(kafka_bootstrap_servers: str) -> TopicReader:
     """``kafka_read(topic, *, min_records=0, timeout=10.0, isolation_level="read_committed")
     -> list[Record]`` on the session broker: every record of the topic, by partition then
     offset, as a ``read_committed`` consumer sees them (no aborted records) unless
@@ -128,7 +129,7 @@ def kafka_read(kafka_bootstrap_servers: str) -> Callable[..., list[Record]]:
 
 
 @pytest.fixture
-def kafka_expect_no_more(kafka_bootstrap_servers: str) -> Callable[..., None]:
+def kafka_expect_no_more(kafka_bootstrap_servers: str) -> NoMoreCheck:
     """``kafka_expect_no_more(topic, *, after=None, within=1.0,
     isolation_level="read_committed")``: fail if a record lands on the topic (beyond
     ``after``) within ``within`` seconds (records of aborted transactions do not count)."""
@@ -138,7 +139,7 @@ def kafka_expect_no_more(kafka_bootstrap_servers: str) -> Callable[..., None]:
     def check(
         topic: str,
         *,
-        after: Sequence[Record] | dict[int, int] | None = None,
+        after: Sequence[Record] | Mapping[int, int] | None = None,
         within: float = 1.0,
         isolation_level: IsolationLevel = "read_committed",
     ) -> None:
@@ -149,50 +150,47 @@ def kafka_expect_no_more(kafka_bootstrap_servers: str) -> Callable[..., None]:
     return check
 
 
+def _from_factories(request: pytest.FixtureRequest, name: str) -> Any:
+    """``factories.<name>``, or a one-line set-up failure naming the [events] extra."""
+    require_extra(request, "events")
+    from . import factories
+
+    return getattr(factories, name)
+
+
 @pytest.fixture
-def order_event_factory() -> Any:
+def order_event_factory(request: pytest.FixtureRequest) -> Any:
     """:class:`~pytest_kafka_patterns.factories.OrderCreatedEventFactory` (``.build()``)."""
-    from .factories import OrderCreatedEventFactory
-
-    return OrderCreatedEventFactory
+    return _from_factories(request, "OrderCreatedEventFactory")
 
 
 @pytest.fixture
-def order_status_event_factory() -> Any:
+def order_status_event_factory(request: pytest.FixtureRequest) -> Any:
     """:class:`~pytest_kafka_patterns.factories.OrderStatusChangedEventFactory`."""
-    from .factories import OrderStatusChangedEventFactory
-
-    return OrderStatusChangedEventFactory
+    return _from_factories(request, "OrderStatusChangedEventFactory")
 
 
 @pytest.fixture
-def inventory_event_factory() -> Any:
+def inventory_event_factory(request: pytest.FixtureRequest) -> Any:
     """:class:`~pytest_kafka_patterns.factories.InventoryResultEventFactory`
     (``success=False`` gives ``inventory.failed``)."""
-    from .factories import InventoryResultEventFactory
-
-    return InventoryResultEventFactory
+    return _from_factories(request, "InventoryResultEventFactory")
 
 
 @pytest.fixture
-def order_factory() -> Any:
+def order_factory(request: pytest.FixtureRequest) -> Any:
     """:class:`~pytest_kafka_patterns.factories.OrderFactory` (order dicts, no envelope)."""
-    from .factories import OrderFactory
-
-    return OrderFactory
+    return _from_factories(request, "OrderFactory")
 
 
 @pytest.fixture
-def order_item_factory() -> Any:
+def order_item_factory(request: pytest.FixtureRequest) -> Any:
     """:class:`~pytest_kafka_patterns.factories.OrderItemFactory`."""
-    from .factories import OrderItemFactory
-
-    return OrderItemFactory
+    return _from_factories(request, "OrderItemFactory")
 
 
 @pytest.fixture
-def order_history() -> Callable[..., list[dict[str, Any]]]:
+def order_history(request: pytest.FixtureRequest) -> Callable[..., list[dict[str, Any]]]:
     """:func:`~pytest_kafka_patterns.factories.order_history`: one order's events in order."""
-    from .factories import order_history as history
-
+    history: Callable[..., list[dict[str, Any]]] = _from_factories(request, "order_history")
     return history

@@ -23,12 +23,16 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-import factory.random
-import faker
-from factory import declarations
-from factory.base import DictFactory
+from . import extras, seeding
 
-from . import seeding
+try:  # the [events] extra
+    import factory.random
+    import faker
+    from factory import declarations
+    from factory.base import DictFactory
+except ModuleNotFoundError:
+    extras.require("events", "pytest_kafka_patterns.factories")
+    raise
 
 # factory-boy (and Faker) may be imported only now, after the plugin seeded the test:
 # give them that seed, as if they had been imported when it was set.

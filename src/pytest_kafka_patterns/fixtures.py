@@ -18,11 +18,18 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import pytest
 
-from . import reaper, runstate, statedirs
+from . import extras, reaper, runstate, statedirs
 from ._kafka_quiet import import_kafka
 from .backends import KafkaBroker, RedisServer, Running, start_kafka, start_redis
 from .config import Settings
 from .errors import KafkaPatternsError
+from .fixture_types import (
+    ConsumerFactory,
+    FixtureFunction,
+    ProducerFactory,
+    Scope,
+    TopicFactory,
+)
 from .liveness import ProcessId
 
 if TYPE_CHECKING:
@@ -221,6 +228,18 @@ def _provide(
             stop()
 
 
+def require_extra(request: pytest.FixtureRequest, extra: str) -> None:
+    """Fail the fixture's set-up with one line (what is missing, the pip line) when
+    ``extra`` is not installed (see :mod:`.extras`)."""
+    problem = ""
+    try:
+        extras.require(extra, f"the {request.fixturename} fixture")
+    except extras.MissingExtra as exc:
+        problem = str(exc)
+    if problem:
+        pytest.fail(problem, pytrace=False)
+
+
 def check_shared_owners(item: pytest.Item) -> None:
     """Fail ``item`` at once when a shared service it needs died with its owner."""
     held = item.config.stash.get(HELD_KEY, None)
@@ -233,14 +252,14 @@ def check_shared_owners(item: pytest.Item) -> None:
             pytest.fail(f"{key}: {reason}", pytrace=False)
 
 
-def kafka_broker_fixture(*, scope: str = "session", **overrides: Any) -> Any:
+def kafka_broker_fixture(*, scope: Scope = "session", **overrides: Any) -> FixtureFunction:
     """A fixture that provides a :class:`KafkaBroker`.
 
     ``overrides`` replace fields of the run's Kafka settings, e.g. ``backend="embedded"``
     or ``image="my/kafka:tag"``. Under xdist every worker shares one broker per fixture.
     """
 
-    @pytest.fixture(scope=scope)  # type: ignore[call-overload, untyped-decorator]
+    @pytest.fixture(scope=scope)
     def kafka_broker_factory_fixture(
         request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
     ) -> Iterator[KafkaBroker]:
@@ -254,7 +273,9 @@ def kafka_broker_fixture(*, scope: str = "session", **overrides: Any) -> Any:
     return kafka_broker_factory_fixture
 
 
-def kafka_cluster_fixture(*, size: int = 3, scope: str = "module", **overrides: Any) -> Any:
+def kafka_cluster_fixture(
+    *, size: int = 3, scope: Scope = "module", **overrides: Any
+) -> FixtureFunction:
     """A fixture that provides a :class:`~.backends.cluster.KafkaCluster`: ``size``
     Apache Kafka brokers (combined KRaft nodes), whatever ``--kafka-backend`` says.
 
@@ -264,7 +285,7 @@ def kafka_cluster_fixture(*, size: int = 3, scope: str = "module", **overrides: 
     ``cluster.restore()`` (the plugin's ``kafka_cluster`` fixture does, before each test).
     """
 
-    @pytest.fixture(scope=scope)  # type: ignore[call-overload, untyped-decorator]
+    @pytest.fixture(scope=scope)
     def kafka_cluster_factory_fixture(
         request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
     ) -> Iterator[KafkaCluster]:
@@ -306,7 +327,7 @@ def kafka_cluster_fixture(*, size: int = 3, scope: str = "module", **overrides: 
     return kafka_cluster_factory_fixture
 
 
-def redis_server_fixture(*, scope: str = "session", **overrides: Any) -> Any:
+def redis_server_fixture(*, scope: Scope = "session", **overrides: Any) -> FixtureFunction:
     """A fixture that provides a :class:`RedisServer` whose ``db`` this process claimed.
 
     Each test process (each xdist worker, each concurrent run) claims a database of its
@@ -314,10 +335,11 @@ def redis_server_fixture(*, scope: str = "session", **overrides: Any) -> Any:
     worker. ``--redis-url=redis://host:port/7`` makes database 7 the only one used.
     """
 
-    @pytest.fixture(scope=scope)  # type: ignore[call-overload, untyped-decorator]
+    @pytest.fixture(scope=scope)
     def redis_server_factory_fixture(
         request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
     ) -> Iterator[RedisServer]:
+        require_extra(request, "redis")
         from .redis_db import claim_database
 
         workers = int(getattr(request.config, "workerinput", {}).get("workercount", 1))
@@ -354,7 +376,7 @@ def redis_server_fixture(*, scope: str = "session", **overrides: Any) -> Any:
     return redis_server_factory_fixture
 
 
-def kafka_admin_fixture(broker: str = "kafka_broker") -> Any:
+def kafka_admin_fixture(broker: str = "kafka_broker") -> FixtureFunction:
     """A session-wide ``KafkaAdminClient`` for the broker fixture named ``broker``."""
 
     @pytest.fixture(scope="session")
@@ -370,7 +392,7 @@ def kafka_admin_fixture(broker: str = "kafka_broker") -> Any:
     return kafka_admin_factory_fixture
 
 
-def kafka_topic_factory_fixture(admin: str = "kafka_admin") -> Any:
+def kafka_topic_factory_fixture(admin: str = "kafka_admin") -> FixtureFunction:
     """``create(prefix="topic", partitions=3, **config) -> name``; topics die with the test.
 
     Config keys may use underscores for dots: ``retention_ms=1000``.
@@ -379,7 +401,7 @@ def kafka_topic_factory_fixture(admin: str = "kafka_admin") -> Any:
     @pytest.fixture
     def kafka_topic_factory_factory_fixture(
         request: pytest.FixtureRequest,
-    ) -> Iterator[Callable[..., str]]:
+    ) -> Iterator[TopicFactory]:
         import_kafka()  # first, quietly (see ._kafka_quiet)
         from . import topics
 
@@ -395,7 +417,7 @@ def kafka_topic_factory_fixture(admin: str = "kafka_admin") -> Any:
         # Which broker this factory creates topics on, for the clients' factories to check.
         create.bootstrap_servers = topics.admin_bootstrap_servers(client)  # type: ignore[attr-defined]
         create.admin_fixture = admin  # type: ignore[attr-defined]
-        yield create
+        yield cast(TopicFactory, create)
         topics.delete_topics(client, created)
 
     return kafka_topic_factory_factory_fixture
@@ -430,13 +452,13 @@ def _outlive_clients(
 
 def kafka_producer_factory_fixture(
     broker: str = "kafka_broker", topic_factory: str | None = "kafka_topic_factory"
-) -> Any:
+) -> FixtureFunction:
     """``make(**overrides) -> KafkaProducer`` (JSON values, UTF-8 keys, ``acks="all"``)."""
 
     @pytest.fixture
     def kafka_producer_factory_factory_fixture(
         request: pytest.FixtureRequest,
-    ) -> Iterator[Callable[..., KafkaProducer]]:
+    ) -> Iterator[ProducerFactory]:
         import_kafka()  # first, quietly (see ._kafka_quiet)
         from . import clients
 
@@ -459,7 +481,7 @@ def kafka_producer_factory_fixture(
 
 def kafka_consumer_factory_fixture(
     broker: str = "kafka_broker", topic_factory: str | None = "kafka_topic_factory"
-) -> Any:
+) -> FixtureFunction:
     """``make(*topics, group_id=None, **overrides) -> KafkaConsumer``, closed after the test.
 
     Without ``group_id`` the consumer gets a group no other test uses. Group timings come
@@ -470,7 +492,7 @@ def kafka_consumer_factory_fixture(
     @pytest.fixture
     def kafka_consumer_factory_factory_fixture(
         request: pytest.FixtureRequest,
-    ) -> Iterator[Callable[..., KafkaConsumer]]:
+    ) -> Iterator[ConsumerFactory]:
         import_kafka()  # first, quietly (see ._kafka_quiet)
         from . import clients, topics
 
@@ -498,13 +520,14 @@ def kafka_consumer_factory_fixture(
     return kafka_consumer_factory_factory_fixture
 
 
-def redis_client_fixture(server: str = "redis_server") -> Any:
+def redis_client_fixture(server: str = "redis_server") -> FixtureFunction:
     """A ``redis.Redis`` on this process's claimed database, emptied before the test."""
 
     @pytest.fixture
     def redis_client_factory_fixture(
         request: pytest.FixtureRequest,
     ) -> Iterator[redis.Redis[bytes]]:
+        require_extra(request, "redis")
         import redis
 
         info: RedisServer = request.getfixturevalue(server)

@@ -6,7 +6,7 @@ import contextlib
 import json
 import re
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from importlib import import_module
 from importlib.util import find_spec
 from typing import TYPE_CHECKING, Any
@@ -20,7 +20,11 @@ from .config import OPTIONS, Settings, resolve
 from .errors import ConfigError, KafkaPatternsError
 
 if TYPE_CHECKING:  # imported by the fixture: the plugin is loaded in every run
+    from confluent_kafka import Producer
+    from kafka import KafkaProducer
+
     from .backends.cluster import KafkaCluster
+    from .fixture_types import ConfluentProducerFactory, ProducerFactory, TopicFactory
 
 GROUP = parts.OPTION_GROUP[0]
 
@@ -204,19 +208,19 @@ def kafka_cluster(kafka_cluster_module: KafkaCluster) -> KafkaCluster:
 
 
 @pytest.fixture
-def kafka_topic(kafka_topic_factory: Callable[..., str]) -> str:
+def kafka_topic(kafka_topic_factory: TopicFactory) -> str:
     """A fresh 3-partition topic, deleted after the test."""
     return kafka_topic_factory()
 
 
 @pytest.fixture
-def kafka_producer(kafka_producer_factory: Callable[..., Any]) -> Any:
+def kafka_producer(kafka_producer_factory: ProducerFactory) -> KafkaProducer:
     """A ``KafkaProducer`` (JSON values, UTF-8 keys, ``acks="all"``), flushed and closed after."""
     return kafka_producer_factory()
 
 
 @pytest.fixture
-def confluent_producer(confluent_producer_factory: Callable[..., Any]) -> Any:
+def confluent_producer(confluent_producer_factory: ConfluentProducerFactory) -> Producer:
     """A ``confluent_kafka.Producer`` (``acks=all``), flushed (at most 10 s) after the test."""
     return confluent_producer_factory()
 

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import IO, Any, TypeVar
 
 import psutil
-from mirakuru import Executor
+from mirakuru import Executor, SimpleExecutor
 from mirakuru.exceptions import ProcessExitedWithError, ProcessFinishedWithError, TimeoutExpired
 
 from . import reaper
@@ -130,7 +130,7 @@ class _Supervised(Executor):
     def __init__(
         self,
         command: Sequence[str],
-        ready: Callable[[], bool],
+        ready: Callable[[], bool] | None,
         log: IO[bytes],
         timeout: float,
         cwd: Path,
@@ -156,6 +156,15 @@ class _Supervised(Executor):
     def pre_start_check(self) -> bool:
         return False
 
+    def start(self) -> _Supervised:
+        """Start; wait until ready unless there is no readiness to wait for (``ready`` is
+        None: a launched program, e.g. a contract's consumer, is started once it runs)."""
+        if self._ready is None:
+            SimpleExecutor.start(self)  # mirakuru's start without Executor's readiness wait
+        else:
+            super().start()
+        return self
+
     def stop_within(self, timeout: float) -> None:
         """SIGTERM the process group and wait up to ``timeout`` s for it to end.
 
@@ -172,7 +181,7 @@ class _Supervised(Executor):
         exit_code = self.process.poll() if self.process is not None else None
         if exit_code is not None:
             raise ProcessExitedWithError(self, exit_code)
-        if not self._ready():
+        if self._ready is None or not self._ready():
             return False
         if self._port is None or self.process is None:
             return True
@@ -183,6 +192,8 @@ class _Supervised(Executor):
 
     @property
     def _popen_kwargs(self) -> dict[str, Any]:
+        # mirakuru's hook for the Popen arguments, overridden (as pre_start_check and
+        # after_start_check are): its constructor takes no preexec_fn.
         kwargs: dict[str, Any] = super()._popen_kwargs
         kwargs["preexec_fn"] = _child_setup
         kwargs["universal_newlines"] = False
@@ -204,12 +215,18 @@ class ManagedProcess:
         if executor.process is None:
             raise ServiceStartError(f"{name} is not running")
         self.pid: int = executor.process.pid
+        # Kept for the exit code: mirakuru drops its process once it has stopped it.
+        self._popen: subprocess.Popen[bytes] = executor.process
 
     def log_text(self) -> str:
         return self.log_path.read_text(errors="replace")
 
     def running(self) -> bool:
         return bool(self._executor.running())
+
+    def exit_code(self) -> int | None:
+        """The exit status (negative: the signal that ended it), ``None`` while it runs."""
+        return self._popen.poll()
 
     def stop(self, timeout: float | None = None) -> None:
         """SIGTERM the process group; SIGKILL what is left after ``timeout`` seconds."""
@@ -225,12 +242,41 @@ class ManagedProcess:
             self._log.close()
 
     def kill(self) -> None:
-        """SIGKILL the process group at once and reap it (idempotent): a crash, not a stop."""
-        if self._executor.running():
+        """SIGKILL the process group at once and reap it (idempotent): a crash, not a stop.
+
+        Children that outlived an exited process (found by the supervision mark) go too.
+        """
+        if self._executor.process is not None:
             self._executor.kill(sig=signal.SIGKILL)
         reaper.forget(self.pid)
         if not self._log.closed:
             self._log.close()
+
+
+def launch_process(
+    name: str,
+    command: Sequence[str],
+    *,
+    log_path: Path,
+    env: dict[str, str] | None = None,
+    stop_timeout: float = 5.0,
+) -> ManagedProcess:
+    """Start ``command`` with no readiness to wait for (a program, not a server), its
+    output appended to ``log_path``; supervised as :func:`start_process`'s servers are
+    (own session, death with the parent, process-group stop and kill).
+
+    Raises :class:`ServiceStartError` when the command cannot be run at all.
+    """
+    log = open(log_path, "ab")  # noqa: SIM115 - closed by ManagedProcess.stop / kill
+    executor = _Supervised(command, None, log, stop_timeout, Path.cwd(), env, None)
+    try:
+        executor.start()
+    except OSError as exc:
+        log.close()
+        raise ServiceStartError(
+            f"could not run {command[0]!r} for {name}: {exc.strerror or exc}."
+        ) from None
+    return ManagedProcess(executor, log_path, log, name, stop_timeout)
 
 
 def start_process(

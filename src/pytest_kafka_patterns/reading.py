@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 
-from .errors import KafkaPatternsError
+from .errors import KafkaPatternsError, TopicNotFound
 from .records import Header as Header
 from .records import HeaderSource as HeaderSource
 from .records import Record as Record
@@ -71,6 +71,9 @@ class Transactions:
         """Note the transactional batches and markers of one Fetch answer (batch headers
         only: cheap, and nothing when the log holds no transactions)."""
         try:
+            # Private (MemoryRecords keeps its bytes in ``_buffer`` and has no rewind):
+            # the batch is re-read from its bytes, so the consumer's own iteration is left
+            # untouched. See _track_transactions for why there is no public way.
             copy = type(records)(records._buffer)
         except (AttributeError, TypeError):  # pragma: no cover - another client version
             raise KafkaPatternsError(_UNTRACKABLE) from None
@@ -153,6 +156,14 @@ def _track_transactions(consumer: KafkaConsumer) -> Transactions:
     count aborted records as delivered.
     """
     log = Transactions()
+    # Private attributes of kafka-python (``_fetcher``, ``PartitionRecords``): no public API
+    # shows a consumer the batch headers (producer id, transactional and control flags)
+    # that tell aborted records apart, and ``isolation_level="read_committed"`` relies on
+    # the broker's aborted-transaction list, which Tansu does not send. The public route
+    # is to send our own Fetch requests (kafka.protocol) and parse them with
+    # MemoryRecords: a second reader per partition, not done yet. Guarded here (the
+    # signature is checked; anything else raises _UNTRACKABLE, naming the versions) and
+    # run by tox on kafka-python 2.2.15 and 3.x.
     fetcher = getattr(consumer, "_fetcher", None)
     base = getattr(fetcher, "PartitionRecords", None)
     expected = ["self", "fetch_offset", "tp", "records"]
@@ -209,11 +220,21 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _partitions(consumer: KafkaConsumer, topic: str, deadline: float, wait: bool) -> list[int]:
-    """The topic's partition ids; with ``wait``, retry until the topic exists or time is up."""
+def _partitions(
+    consumer: KafkaConsumer, topic: str, deadline: float, wait: bool, helper: str
+) -> list[int]:
+    """The topic's partition ids; with ``wait``, retry until the topic exists or time is up.
+
+    Raises :class:`~.errors.TopicNotFound` (naming ``helper``) when it does not exist.
+    """
+    __tracebackhide__ = True
     timeout = max(0.0, deadline - time.monotonic()) if wait else 0.0
     polled = poll(lambda: consumer.partitions_for_topic(topic), timeout=timeout, interval=0.05)
-    return sorted(polled.value or ())
+    if not polled.value:
+        configured = consumer.config["bootstrap_servers"]
+        where = configured if isinstance(configured, str) else ",".join(configured)
+        raise TopicNotFound(helper, topic, where, timeout)
+    return sorted(polled.value)
 
 
 def _poll_ms(deadline: float) -> int:
@@ -244,8 +265,9 @@ def read_topic(
     paused (see :func:`gc_paused`). Returns once at least ``min_records`` records arrived
     and every partition is read up to the high watermark of its latest Fetch; or, when
     ``timeout`` seconds pass, with what arrived (the assertions then report the shortfall).
-    A topic that does not exist reads as empty (after waiting up to ``timeout`` for it to
-    appear when ``min_records`` > 0).
+    A topic that does not exist raises :class:`~.errors.TopicNotFound` (an
+    ``AssertionError``), at once, or after waiting up to ``timeout`` for it to appear when
+    ``min_records`` > 0; an existing empty topic reads as ``[]``.
 
     Reads what a ``read_committed`` consumer (every downstream service) sees: records of
     aborted transactions are left out, and so is everything from the first offset of a
@@ -266,10 +288,8 @@ def read_topic(
     consumer = _reader(bootstrap_servers)
     log = _track_transactions(consumer) if committed else None
     try:
-        partitions = _partitions(consumer, topic, deadline, wait=min_records > 0)
+        partitions = _partitions(consumer, topic, deadline, min_records > 0, "read_topic")
         by_partition: dict[int, list[Record]] = {partition: [] for partition in partitions}
-        if not partitions:
-            return []
         tps = [TopicPartition(topic, partition) for partition in partitions]
         consumer.assign(tps)
         consumer.seek_to_beginning(*tps)
@@ -348,9 +368,11 @@ def watch_for_records(
     after: Sequence[Record] | Mapping[int, int] | None = None,
     within: float = 1.0,
     isolation_level: IsolationLevel = "read_committed",
-) -> Arrivals | None:
+    helper: str = "watch_for_records",
+) -> Arrivals:
     """Long-poll ``topic`` beyond ``after`` for up to ``within`` seconds, stopping at the
-    first readable record; ``None`` when the topic does not exist.
+    first readable record. :class:`~.errors.TopicNotFound` (naming ``helper``) when the
+    topic does not exist.
 
     ``after`` as in :func:`~pytest_kafka_patterns.assertions.assert_no_more_records`
     (the assertion built on this): records already seen, ``{partition: next offset}``,
@@ -361,9 +383,7 @@ def watch_for_records(
     consumer = _reader(bootstrap_servers)
     log = _track_transactions(consumer) if isolation_level == "read_committed" else None
     try:
-        partitions = _partitions(consumer, topic, time.monotonic(), wait=False)
-        if not partitions:
-            return None
+        partitions = _partitions(consumer, topic, time.monotonic(), False, helper)
         tps = [TopicPartition(topic, partition) for partition in partitions]
         consumer.assign(tps)
         if after is None:
@@ -434,17 +454,17 @@ def committed_offsets(
 
     Uses the admin OffsetFetch API (``list_group_offsets`` in kafka-python 3,
     ``list_consumer_group_offsets`` in 2.x); no consumer joins the group.
+    :class:`~.errors.TopicNotFound` when the topic does not exist.
     """
     __tracebackhide__ = True
+    partitions = _topic_partitions(bootstrap_servers, topic)
     own = admin is None
     client = KafkaAdminClient(bootstrap_servers=bootstrap_servers) if own else admin
     try:
         if hasattr(client, "list_group_offsets"):
             offsets = client.list_group_offsets({group_id: None}).get(group_id, {})
         else:  # kafka-python 2.x: name the partitions (some brokers reject "all topics")
-            offsets = client.list_consumer_group_offsets(
-                group_id, partitions=_topic_partitions(bootstrap_servers, topic)
-            )
+            offsets = client.list_consumer_group_offsets(group_id, partitions=partitions)
     finally:
         if own:
             client.close()
@@ -456,20 +476,22 @@ def committed_offsets(
 
 
 def _topic_partitions(bootstrap_servers: str, topic: str) -> list[TopicPartition]:
+    __tracebackhide__ = True
     consumer = _reader(bootstrap_servers)
     try:
-        partitions = consumer.partitions_for_topic(topic) or ()
-        return [TopicPartition(topic, p) for p in sorted(partitions)]
+        partitions = _partitions(consumer, topic, 0.0, False, "committed_offsets")
+        return [TopicPartition(topic, p) for p in partitions]
     finally:
         consumer.close()
 
 
 def high_watermarks(bootstrap_servers: str, topic: str, *, timeout: float = 10.0) -> dict[int, int]:
-    """Each partition's high watermark (end offset), as Fetch responses report it."""
+    """Each partition's high watermark (end offset), as Fetch responses report it.
+    :class:`~.errors.TopicNotFound` when the topic does not exist."""
     __tracebackhide__ = True
     return {
         p.partition: p.high_watermark
-        for p in _progress(bootstrap_servers, topic, {}, timeout, scan=False)
+        for p in _progress(bootstrap_servers, topic, {}, timeout, "high_watermarks", scan=False)
     }
 
 
@@ -478,10 +500,11 @@ def group_progress(
 ) -> list[PartitionProgress]:
     """Committed offset, high watermark, and what lies between, for each partition: the
     readable records not committed yet (the first one, and how many), and how many
-    offsets are transaction markers or hidden (aborted, or in an open transaction)."""
+    offsets are transaction markers or hidden (aborted, or in an open transaction).
+    :class:`~.errors.TopicNotFound` when the topic does not exist."""
     __tracebackhide__ = True
     committed = committed_offsets(bootstrap_servers, group_id, topic)
-    return _progress(bootstrap_servers, topic, committed, timeout)
+    return _progress(bootstrap_servers, topic, committed, timeout, "group_progress")
 
 
 def _progress(
@@ -489,6 +512,7 @@ def _progress(
     topic: str,
     committed: Mapping[int, int],
     timeout: float,
+    helper: str,
     *,
     scan: bool = True,
 ) -> list[PartitionProgress]:
@@ -500,9 +524,7 @@ def _progress(
     consumer = _reader(bootstrap_servers)
     log = _track_transactions(consumer)
     try:
-        partitions = _partitions(consumer, topic, deadline, wait=False)
-        if not partitions:
-            raise ValueError(f"topic {topic!r} does not exist on {bootstrap_servers}")
+        partitions = _partitions(consumer, topic, deadline, False, helper)
         tps = [TopicPartition(topic, partition) for partition in partitions]
         consumer.assign(tps)
         read: dict[int, list[Record]] = {partition: [] for partition in partitions}

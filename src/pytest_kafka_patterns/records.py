@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from .clients import json_deserializer, key_deserializer
 
@@ -38,6 +38,31 @@ def last_header(source: HeaderSource, name: str, default: _D | None = None) -> b
         if key == name:
             found = value
     return found  # type: ignore[no-any-return]
+
+
+class RecordLike(Protocol):
+    """What the assertions read of a record: :class:`Record`, kafka-python's and
+    aiokafka's ``ConsumerRecord`` fit, and so does any object with these attributes.
+
+    ``headers`` is read where present (the DLQ assertion's ``error`` and ``retry_count``
+    headers), so it is not required here.
+    """
+
+    @property
+    def topic(self) -> str: ...
+    @property
+    def partition(self) -> int: ...
+    @property
+    def offset(self) -> int: ...
+    @property
+    def key(self) -> Any: ...
+    @property
+    def value(self) -> Any: ...
+
+
+#: What the assertions take as an event: a record, an event dict, or its id (str, or
+#: bytes as Redis returns it).
+EventLike = RecordLike | Mapping[str, Any] | str | bytes
 
 
 @dataclass(frozen=True)

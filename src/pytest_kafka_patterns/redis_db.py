@@ -21,10 +21,15 @@ import socket
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-import redis
-
+from . import extras
 from .backends.base import RedisServer
 from .errors import ConfigError, KafkaPatternsError, ServiceUnreachable
+
+try:  # the [redis] extra
+    import redis
+except ModuleNotFoundError:
+    extras.require("redis", "pytest_kafka_patterns.redis_db")
+    raise
 
 CLAIM_PREFIX = "kafka-patterns.db"
 #: Databases a server may have that we look at when it will not tell (CONFIG refused).

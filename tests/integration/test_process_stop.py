@@ -8,7 +8,9 @@ from pathlib import Path
 
 import psutil
 
+from pytest_kafka_patterns.contracts.harness import ConsumerProcess
 from pytest_kafka_patterns.process import ManagedProcess, start_process
+from pytest_kafka_patterns.waiting import poll
 
 #: A start timeout far above the stop timeouts used here: a stop that waited for it
 #: instead of its own timeout would show (seconds, not a benchmark).
@@ -60,3 +62,51 @@ def test_stop_kills_a_process_that_ignores_sigterm_after_its_own_timeout(
         f"stop(timeout=0.5) took {waited:.1f} s: it waited for the start timeout "
         f"({START_TIMEOUT:g} s), not its own"
     )
+
+
+# --- the contract harness's consumers: the same supervision, launched without a readiness
+# wait (contracts.harness.ConsumerProcess on process.launch_process) ------------------------
+
+
+def _consumer(tmp_path: Path, script: str) -> ConsumerProcess:
+    command = ["sh", "-c", f'{sys.executable} -c "{script}" & wait']  # a child in the group
+    return ConsumerProcess(command, {}, tmp_path / "consumer.log", "consumer#1")
+
+
+def test_a_consumer_is_sigkilled_with_its_children_and_keeps_its_exit_code(
+    tmp_path: Path,
+) -> None:
+    process = _consumer(tmp_path, "import time; print('polling', flush=True); time.sleep(120)")
+    shell = psutil.Process(process.pid)
+    poll(lambda: tmp_path.joinpath("consumer.log").read_text() == "polling\n", timeout=10)
+    (child,) = shell.children()
+    assert process.exit_code() is None
+    process.kill()
+    assert process.exit_code() == -9
+    assert _gone(shell) and _gone(child)
+    process.kill()  # idempotent
+    assert process.log_tail() == "polling"
+
+
+def test_a_consumer_that_exits_keeps_its_exit_code_and_log(tmp_path: Path) -> None:
+    process = ConsumerProcess(
+        [sys.executable, "-c", "import sys; print('boom'); sys.exit(3)"], {},
+        tmp_path / "consumer.log", "consumer#1",
+    )
+    assert poll(process.exit_code, timeout=10, done=lambda code: code is not None).value == 3
+    assert process.log_tail() == "boom"
+    process.stop()
+    assert process.exit_code() == 3
+
+
+def test_stopping_a_consumer_sends_sigterm(tmp_path: Path) -> None:
+    process = ConsumerProcess(
+        [sys.executable, "-c", "import signal, sys, time\n"
+         "signal.signal(signal.SIGTERM, lambda *_: (print('left the group'), sys.exit(0)))\n"
+         "print('up', flush=True)\ntime.sleep(120)"],
+        {}, tmp_path / "consumer.log", "consumer#1",
+    )
+    poll(lambda: "up" in process.log_tail(), timeout=10)
+    process.stop(timeout=10)
+    assert process.exit_code() == 0
+    assert process.log_tail().splitlines() == ["up", "left the group"]

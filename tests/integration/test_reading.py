@@ -54,13 +54,6 @@ def test_empty_topic_reads_promptly(kafka_topic: str, kafka_read: Read) -> None:
     assert time.monotonic() - started < 1.0
 
 
-def test_missing_topic_reads_as_empty(kafka_read: Read) -> None:
-    assert kafka_read("no-such-topic-here") == []
-    started = time.monotonic()
-    assert kafka_read("no-such-topic-either", min_records=1, timeout=0.3) == []
-    assert time.monotonic() - started < 2.0
-
-
 def test_every_partition_by_partition_then_offset_decoded(
     kafka_topic: str, kafka_producer: KafkaProducer, kafka_read: Read
 ) -> None:

@@ -102,3 +102,55 @@ def test_factories_imported_late_give_the_seeds_events(
         factory.random.reseed_random(Seed(7, "test").for_test(f"test_late.py::{name}"))
         expected = [OrderCreatedEventFactory.build(), order_history()]
         assert recorded == json.loads(json.dumps(expected)), name
+
+
+RECORD_WORK = """
+import json, socket, sys
+from pytest_kafka_patterns import reaper
+
+work = []
+for name in ("reap_orphans", "clean_dead_runs"):
+    original = getattr(reaper, name)
+    def record(*args, _name=name, _original=original, **kwargs):
+        work.append(_name)
+        return _original(*args, **kwargs)
+    setattr(reaper, name, record)
+connect = socket.socket.connect
+def watched(self, address, _connect=connect):
+    if isinstance(address, str) and "docker" in address:
+        work.append("docker ping")
+    return _connect(self, address)
+socket.socket.connect = watched
+
+def pytest_sessionfinish(session):
+    if "pytest_kafka_patterns.backends.docker" in sys.modules:
+        work.append("docker backend imported")
+    with open({out!r}, "w") as out:
+        json.dump(work, out)
+"""
+
+
+@pytest.mark.parametrize(
+    ("test_source", "expected"),
+    [("def test_x():\n    pass\n", []),
+     ("def test_x(kafka_bootstrap_servers):\n    pass\n",
+      ["reap_orphans", "clean_dead_runs", "docker backend imported"])],
+    ids=["no Kafka fixture", "a Kafka fixture"],
+)
+def test_only_a_run_that_starts_a_service_reaps_or_asks_docker(
+    pytester: pytest.Pytester, tmp_path: Path, test_source: str, expected: list[str],
+) -> None:
+    """No reaping and no Docker ping at start-up (issue 12): both wait for the first
+    service. The second case shows the check sees them (the docker ping itself needs a
+    socket file, absent here, so only the module's import shows)."""
+    out = tmp_path / "work.json"
+    pytester.makeconftest(RECORD_WORK.format(out=str(out)))
+    pytester.makepyfile(test_source)
+    result = pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", "-p", "no:faker", "--kafka-backend=embedded"
+    )
+    result.assert_outcomes(passed=1)
+    work: list[str] = json.loads(out.read_text())
+    if expected:  # a Docker engine may answer here, or not
+        work = [item for item in work if item != "docker ping"]
+    assert work == expected

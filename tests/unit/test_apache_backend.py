@@ -133,10 +133,8 @@ def test_filled_cache_needs_no_maven(tmp_path: Path, monkeypatch: pytest.MonkeyP
 
 def test_no_mvn_says_how_to_get_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PATH", str(tmp_path / "nothing-here"))
-    started = time.monotonic()
     with pytest.raises(BackendUnavailable) as caught:
         apache.provision("4.4.0", tmp_path / "cache", lambda line: None)
-    assert time.monotonic() - started < 1
     message = str(caught.value)
     assert "no `mvn` on PATH" in message and "apt-get install maven" in message
     assert "KAFKA_HOME" in message

@@ -30,7 +30,8 @@ def test_timeout_reraises_last_assertion_with_wait_time() -> None:
     started = time.monotonic()
     with pytest.raises(AssertionError) as info:
         eventually(check_queue_empty, timeout=0.2, interval=0.02)
-    assert 0.15 <= time.monotonic() - started < 1.0
+    # It kept trying for its whole timeout (a lower bound: a busy machine only adds to it).
+    assert time.monotonic() - started >= 0.2 and len(calls) >= 2
     message = str(info.value)
     assert message.startswith("eventually(check_queue_empty): still failing after 0.")
     assert f"({len(calls)} attempts, timeout=0.2 s); last failure:\n" in message

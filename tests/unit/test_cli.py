@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import socket
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -63,12 +62,10 @@ def test_port_in_use_exits_2_at_once_and_starts_nothing(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     children_before = {child.pid for child in psutil.Process().children(recursive=True)}
-    started = time.monotonic()
+    # How fast it gives up: benchmarks/quick_checks.py ("up on a taken port").
     code = cli.main(["up", option, str(taken_port), *others])
-    elapsed = time.monotonic() - started
     err = capsys.readouterr().err
     assert code == 2
-    assert elapsed < 1.0
     assert f"port {taken_port} for {service} is already in use" in err
     assert f"choose another port with {option} PORT" in err and f"{option} 0" in err
     assert {child.pid for child in psutil.Process().children(recursive=True)} <= children_before

@@ -5,8 +5,11 @@ No Docker engine is needed: the ping is tested against fake engines on unix sock
 
 from __future__ import annotations
 
+import http.server
+import json
 import os
 import socket
+import socketserver
 import subprocess
 import sys
 import tempfile
@@ -18,6 +21,11 @@ from pathlib import Path
 import psutil
 import pytest
 
+from pytest_kafka_patterns.backends import (
+    BackendFallback,
+    choose_kafka_backend,
+    choose_redis_backend,
+)
 from pytest_kafka_patterns.backends import docker as docker_backend
 from pytest_kafka_patterns.config import DEFAULT_KAFKA_IMAGE, KafkaSettings, RedisSettings
 from pytest_kafka_patterns.errors import BackendUnavailable
@@ -110,7 +118,7 @@ def fake_engine(path: str, reply: bytes | None) -> threading.Thread:
         connection, _ = server.accept()
         connection.recv(1024)
         if reply is None:
-            time.sleep(1.5)
+            time.sleep(NEVER)
         else:
             connection.sendall(reply)
         connection.close()
@@ -173,7 +181,7 @@ def test_a_silent_engine_times_out(monkeypatch: pytest.MonkeyPatch, socket_dir: 
     monkeypatch.setenv("DOCKER_HOST", f"unix://{path}")
     started = time.monotonic()
     assert docker_backend.docker_available(timeout=0.3) is False
-    assert time.monotonic() - started < 1.0
+    assert time.monotonic() - started < NEVER / 2  # gave up at its timeout, not the engine's
 
 
 def test_without_testcontainers_the_error_says_what_to_install(
@@ -221,3 +229,106 @@ def test_owner_alive_checks_pid_and_create_time() -> None:
 def test_labels_we_did_not_write_mean_leave_it_alone() -> None:
     assert docker_backend._owner_alive({})
     assert docker_backend._owner_alive(labels(1, "not-a-number"))
+
+
+# --- the auto choice: docker only for an image present locally or pullable -----------------
+
+
+class FakeImages:
+    """An engine's answers about images (pure logic: no Docker needed)."""
+
+    def __init__(self, local: set[str], registry: set[str]) -> None:
+        self.local, self.registry = local, registry
+
+    def has_image(self, image: str) -> bool:
+        return image in self.local
+
+    def registry_problem(self, image: str) -> str | None:
+        return None if image in self.registry else "dial tcp: lookup registry-1.docker.io"
+
+
+def test_an_image_present_locally_or_pullable_has_no_problem() -> None:
+    engine = FakeImages(local={"apache/kafka:4.1.0"}, registry={"redis:7"})
+    assert docker_backend.image_problem("apache/kafka:4.1.0", engine) is None
+    assert docker_backend.image_problem("redis:7", engine) is None
+
+
+def test_an_image_neither_local_nor_pullable_says_why() -> None:
+    problem = docker_backend.image_problem("me/absent:never", FakeImages(set(), set()))
+    assert problem == (
+        "image 'me/absent:never' is not present locally and cannot be pulled "
+        "(dial tcp: lookup registry-1.docker.io)"
+    )
+
+
+class _EngineHandler(http.server.BaseHTTPRequestHandler):
+    """Answers as a Docker engine with no registry does: ping ok, no image, no manifest."""
+
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self) -> None:
+        path = self.path.split("?", 1)[0]
+        if path.endswith("/_ping"):
+            self._reply(200, b"OK", "text/plain")
+        elif path.endswith("/version"):
+            self._reply(200, json.dumps({"ApiVersion": "1.44"}).encode())
+        elif "/images/" in path:
+            self._reply(404, b'{"message": "No such image: me/absent:never"}')
+        elif "/distribution/" in path:
+            self._reply(500, b'{"message": "Get \\"https://registry-1.docker.io/v2/\\": '
+                             b'dial tcp: lookup registry-1.docker.io: no such host"}')
+        else:
+            self._reply(404, b'{"message": "page not found"}')
+
+    def _reply(self, status: int, body: bytes, kind: str = "application/json") -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", kind)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def address_string(self) -> str:  # a unix socket has no client address
+        return "unix"
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def engine_without_registry(
+    monkeypatch: pytest.MonkeyPatch, socket_dir: str
+) -> Iterator[None]:
+    """DOCKER_HOST is a fake engine on a unix socket that answers like one offline."""
+    path = os.path.join(socket_dir, "engine.sock")
+    server = socketserver.ThreadingUnixStreamServer(path, _EngineHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{path}")
+    yield
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.mark.usefixtures("engine_without_registry")
+def test_auto_falls_back_when_the_engine_cannot_get_the_image() -> None:
+    settings = KafkaSettings(backend="auto", image="me/absent:never")
+    with pytest.warns(BackendFallback) as caught:
+        assert choose_kafka_backend(settings) == "embedded"
+    (message,) = [str(w.message) for w in caught]
+    assert message.startswith(
+        "--kafka-backend=auto: a Docker engine answers, but image 'me/absent:never' is "
+        "not present locally and cannot be pulled ("
+    )
+    assert "no such host" in message
+    assert message.endswith("using embedded. Pass --kafka-backend=docker to make that an error.")
+    with pytest.warns(BackendFallback, match="using process"):
+        assert choose_redis_backend(RedisSettings(backend="auto", image="me/absent:never")) == (
+            "process"
+        )
+
+
+@pytest.mark.usefixtures("engine_without_registry")
+def test_an_explicit_docker_backend_is_not_second_guessed() -> None:
+    assert choose_kafka_backend(KafkaSettings(backend="docker", image="me/absent:never")) == (
+        "docker"
+    )

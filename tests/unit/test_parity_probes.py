@@ -14,7 +14,7 @@ def test_a_probe_that_hangs_fails_as_timed_out(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setitem(parity.PROBES, "compaction", lambda servers, timeout: time.sleep(60))
     started = time.monotonic()
     result = parity.run_probe("compaction", "127.0.0.1:1", timeout=0.2)
-    assert time.monotonic() - started < 2
+    assert time.monotonic() - started < 30  # gave up at its timeout, not the probe's 60 s
     assert not result.passed
     assert result.detail == "timed out after 0.2 s"
 

@@ -6,6 +6,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
+from ..records import EventLike
 from . import formatting
 from .formatting import id_or_none
 from .ids import IdOf, event_id_of
@@ -54,8 +55,8 @@ def no_id_note(records: list[Any], no_id: list[Any], id_of: IdOf) -> list[str]:
 
 
 def assert_delivered(
-    records: Iterable[Any],
-    expected: Iterable[Any],
+    records: Iterable[EventLike],
+    expected: Iterable[EventLike],
     *,
     id_of: IdOf = event_id_of,
     exactly_once: bool = True,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from ..records import last_header
+from ..records import EventLike, last_header
 from . import formatting
 from .delivery import index_by_id, no_id_note, wanted_ids
 from .ids import IdOf, event_id_of
@@ -42,10 +42,10 @@ def retry_count_of(item: Any) -> Any:
 
 
 def assert_routed_to_dlq(
-    dlq_records: Iterable[Any],
-    poison: Iterable[Any],
+    dlq_records: Iterable[EventLike],
+    poison: Iterable[EventLike],
     *,
-    processed: Iterable[Any] = (),
+    processed: Iterable[EventLike] = (),
     id_of: IdOf = event_id_of,
     max_retries: int | None = None,
 ) -> None:

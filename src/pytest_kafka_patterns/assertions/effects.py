@@ -5,14 +5,15 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from ..records import EventLike
 from . import formatting
 from .delivery import index_by_id, wanted_ids
 from .ids import IdOf, event_id_of, norm_id
 
 
 def assert_exactly_once_effect(
-    effects: Iterable[Any],
-    events: Iterable[Any],
+    effects: Iterable[EventLike],
+    events: Iterable[EventLike],
     *,
     id_of: IdOf = event_id_of,
     effect_id_of: IdOf | None = None,

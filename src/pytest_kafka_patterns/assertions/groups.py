@@ -17,7 +17,8 @@ def assert_group_caught_up(
     records occupy offsets, so a group past the last record of a committed transaction
     stands one offset short of the high watermark, and is caught up. Fails on partitions
     behind (showing the first uncommitted record, and how many of the offsets behind are
-    markers) and on offsets committed past the end.
+    markers) and on offsets committed past the end, and with
+    :class:`~pytest_kafka_patterns.errors.TopicNotFound` when the topic does not exist.
     """
     __tracebackhide__ = True
     progress = reading.group_progress(bootstrap_servers, group_id, topic, timeout=timeout)

@@ -26,15 +26,13 @@ def assert_no_more_records(
     so it fails as soon as a record arrives and otherwise returns after ``within``
     seconds. As with ``read_topic``, records of aborted (or still open) transactions do
     not count unless ``isolation_level="read_uncommitted"``. A topic that does not exist
-    fails.
+    fails with :class:`~pytest_kafka_patterns.errors.TopicNotFound` (an ``AssertionError``).
 
     Also available under its first name, ``expect_no_more`` (failure messages keep it).
     """
     __tracebackhide__ = True
     arrivals = watch_for_records(bootstrap_servers, topic, after=after, within=within,
-                                 isolation_level=isolation_level)
-    if arrivals is None:
-        raise AssertionError(f"expect_no_more: topic {topic!r} does not exist")
+                                 isolation_level=isolation_level, helper="expect_no_more")
     if arrivals.records:
         raise AssertionError(
             formatting.failure(

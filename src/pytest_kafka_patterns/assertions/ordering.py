@@ -6,6 +6,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from ..records import EventLike, RecordLike
 from . import formatting
 from .delivery import wanted_ids
 from .formatting import call, callback_name, id_or_none
@@ -83,10 +84,10 @@ def _inversion_by_seq(
 
 
 def assert_ordered_by_key(
-    records: Iterable[Any],
+    records: Iterable[RecordLike],
+    expected: Iterable[EventLike] | None = None,
     *,
     key_of: Callable[[Any], Any] = record_key,
-    expected: Iterable[Any] | None = None,
     seq_of: Callable[[Any], Any] | None = None,
     id_of: IdOf = event_id_of,
 ) -> None:

