@@ -46,6 +46,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..capabilities import APACHE_KAFKA
 from ..config import KafkaSettings
 from ..errors import KafkaPatternsError, PortTaken, ServiceStartError, log_tail
 from ..faults.proxy import TcpProxy
@@ -60,7 +61,9 @@ from ..probes import (
 from ..process import ManagedProcess, listens_on, start_process
 from ..waiting import poll
 from .apache import DEFAULT_TIMEOUT, node_launch
+from .base import KafkaBroker, Running
 from .kraft import (
+    KAFKA_CONSUMER_DEFAULTS,
     PORT_TAKEN,
     Launch,
     cluster_id,
@@ -418,7 +421,7 @@ class KafkaCluster:
         for child in psutil.Process().children():
             try:
                 connections = child.net_connections(kind="tcp")
-                if not any(conn.laddr and _same_address(tuple(conn.laddr), peer)
+                if not any(conn.laddr and _same_address((conn.laddr.ip, conn.laddr.port), peer)
                            for conn in connections):
                     continue
                 command = child.cmdline()
@@ -819,6 +822,27 @@ def _start_once(
     return cluster
 
 
+def start_kafka(settings: KafkaSettings, workdir: Path) -> Running[KafkaBroker]:
+    """The ``cluster`` backend: a whole run against :func:`start_cluster` of
+    ``settings.cluster_size`` brokers (``--kafka-cluster-size``).
+
+    Tests see one :class:`KafkaBroker` whose ``bootstrap_servers`` names every broker
+    (their proxies, which no test of a whole run cuts); topics the plugin creates get the
+    cluster's default replication factor (every broker) and ``min.insync.replicas``
+    one less. ``Running.process`` is broker 1's JVM (liveness, log); ``stop`` kills all.
+    """
+    cluster = start_cluster(settings, workdir, settings.cluster_size)
+    broker = KafkaBroker(
+        bootstrap_servers=cluster.bootstrap_servers,
+        backend="cluster",
+        version=cluster.version,
+        capabilities=APACHE_KAFKA,
+        consumer_defaults=KAFKA_CONSUMER_DEFAULTS,
+        startup_seconds=cluster.startup_seconds,
+    )
+    return Running(broker, cluster.close, cluster._nodes[1].process)
+
+
 __all__ = [
     "BROKER_SESSION_TIMEOUT_MS",
     "CONTROL_TIMEOUT",
@@ -827,4 +851,5 @@ __all__ = [
     "KafkaCluster",
     "cluster_settings",
     "start_cluster",
+    "start_kafka",
 ]

@@ -74,10 +74,15 @@ class _Link:
         upstream: asyncio.StreamWriter,
         client_id: str | None,
         source: str | None = None,
+        peer: tuple[str, int] | None = None,
+        labelled: bool = False,
     ) -> None:
         self.writers = (client, upstream)
         self.client_id = client_id
         self.source = source
+        self.peer = peer
+        self.labelled = labelled
+        """Whether ``source`` was asked of ``identify`` (it is, lazily, by a source cut)."""
         self.tasks: list[asyncio.Task[None]] = []
 
     def abort(self) -> None:
@@ -99,6 +104,9 @@ class TcpProxy:
 
     ``identify`` (see :data:`Identify`) labels each new connection with its source, which
     ``cut(source=...)`` needs; a connection it cannot label (or raises for) has none.
+    It is only asked while a source is cut (then for each new connection) and, at a
+    ``cut(source=...)``, for the live connections not yet labelled: a proxy without
+    source cuts costs nothing per connection.
     """
 
     def __init__(
@@ -320,6 +328,11 @@ class TcpProxy:
         else:
             assert source is not None
             (self._cut_sources.add if cut else self._cut_sources.discard)(source)
+        if cut and source is not None:
+            for link in list(self._links):
+                if not link.labelled and link.peer is not None:
+                    link.source = await self._identify(link.peer, link.client_id)
+                    link.labelled = True
         if cut:
             for link in list(self._links):
                 if (client_id is None and source is None) or (
@@ -336,17 +349,14 @@ class TcpProxy:
             or source in self._cut_sources
         )
 
-    async def _source(self, writer: asyncio.StreamWriter, client_id: str | None) -> str | None:
-        """The ``identify`` label of a new connection (``None`` if none or it failed)."""
+    async def _identify(self, peer: tuple[str, int], client_id: str | None) -> str | None:
+        """``identify``'s label for a connection (``None`` if none or it failed)."""
         if self.identify is None:
-            return None
-        peer = writer.get_extra_info("peername")
-        if not isinstance(peer, tuple):
             return None
         identify = self.identify
         try:
             return await asyncio.get_running_loop().run_in_executor(
-                None, identify, (str(peer[0]), int(peer[1])), client_id
+                None, identify, peer, client_id
             )
         except Exception:  # a labeller's bug must not kill the proxy: no label
             return None
@@ -376,7 +386,10 @@ class TcpProxy:
             self._dropped += 1
             writer.transport.abort()
             return
-        source = await self._source(writer, client_id)
+        raw_peer = writer.get_extra_info("peername")
+        peer = (str(raw_peer[0]), int(raw_peer[1])) if isinstance(raw_peer, tuple) else None
+        labelled = bool(self._cut_sources) and peer is not None
+        source = await self._identify(peer, client_id) if labelled and peer else None
         if self._refused(client_id, source) or self.upstream_port is None:
             self._dropped += 1
             writer.transport.abort()
@@ -390,6 +403,9 @@ class TcpProxy:
             self._dropped += 1
             writer.transport.abort()
             return
+        if self._cut_sources and not labelled and peer is not None:
+            # a source was cut while we were connecting: this one may be it
+            source, labelled = await self._identify(peer, client_id), True
         if self._refused(client_id, source):  # cut while we were connecting
             self._dropped += 1
             writer.transport.abort()
@@ -399,7 +415,7 @@ class TcpProxy:
         if prelude:
             up_writer.write(prelude)
             self._bytes_up += len(prelude)
-        link = _Link(writer, up_writer, client_id, source)
+        link = _Link(writer, up_writer, client_id, source, peer, labelled)
         self._links.add(link)
         link.tasks = [
             asyncio.ensure_future(self._pump(reader, up_writer, link, upstream=True)),
