@@ -361,3 +361,64 @@ def test_no_cluster_jvm_outlives_a_killed_pytest(
     assert_gone(process_mark.alive, run.ports(), 30)
     assert not [pid for pid in jvms if psutil.pid_exists(pid)
                 and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE]
+
+
+def test_the_example_producers_lose_nothing_when_the_leader_dies(
+    kafka_cluster: KafkaCluster,
+) -> None:
+    """The order service (one awaited acks=all send at a time) and the async publisher
+    (batches, callbacks) keep publishing while the leader of their partition is
+    SIGKILLed: every event they report as published is in the topic, once, in order per
+    order; and none fails (a failover is a few seconds of retries, not an error)."""
+    from examples.order_system.async_publisher import AsyncOrderPublisher
+    from examples.order_system.order_service import OrderService, PublishError
+    from examples.order_system.runtime import Connection
+
+    topic = kafka_cluster.create_topic(_topic("example-producers"))
+    leader = kafka_cluster.leader_of(topic, 0)
+    connection = Connection(bootstrap_servers=kafka_cluster.bootstrap_servers)
+    published: list[dict[str, Any]] = []
+
+    class Recording(OrderService):
+        def publish(self, event_type: str, data: Any) -> dict[str, Any]:
+            event = super().publish(event_type, data)
+            published.append(event)
+            return event
+
+    service = Recording(connection, topic)
+    publisher = AsyncOrderPublisher(connection)
+    items = [{"product_id": "p1", "name": "Widget", "price": 1.5, "quantity": 2}]
+    errors: list[BaseException] = []
+    stop = threading.Event()
+
+    def publish_orders() -> None:
+        n = 0
+        while not stop.is_set():
+            try:
+                service.create_order(f"user-{n}", items)
+                event = {"event_id": f"async-{n}", "data": {"order_id": f"async-{n % 3}"},
+                         "seq": n}
+                publisher.publish(topic, event, key=event["data"]["order_id"])
+                published.append(event)
+            except PublishError as exc:
+                errors.append(exc)
+            n += 1
+            time.sleep(0.02)
+
+    thread = threading.Thread(target=publish_orders, daemon=True)
+    thread.start()
+    try:
+        assert wait_until(lambda: len(published) >= 20, 30), f"nothing published: {errors}"
+        kafka_cluster.kill(leader)
+        after = len(published)
+        assert wait_until(lambda: len(published) >= after + 20, 60), (
+            f"publishing stalled after the leader died: {errors[:3]}")
+    finally:
+        stop.set()
+        thread.join(30)
+        failures = publisher.flush_and_close(timeout=30).failures
+        service.close()
+    assert errors == [] and failures == [], (errors[:3], failures[:3])
+    records = read_topic(kafka_cluster.bootstrap_servers, topic, min_records=len(published))
+    assert_delivered(records, published, exactly_once=True)
+    assert_ordered_by_key(records, expected=published)

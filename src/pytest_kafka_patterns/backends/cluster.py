@@ -832,6 +832,8 @@ def start_kafka(settings: KafkaSettings, workdir: Path) -> Running[KafkaBroker]:
     one less. ``Running.process`` is broker 1's JVM (liveness, log); ``stop`` kills all.
     """
     cluster = start_cluster(settings, workdir, settings.cluster_size)
+    bootstrap_servers = cluster.bootstrap_servers
+    _RUNNING[bootstrap_servers] = cluster
     broker = KafkaBroker(
         bootstrap_servers=cluster.bootstrap_servers,
         backend="cluster",
@@ -840,7 +842,23 @@ def start_kafka(settings: KafkaSettings, workdir: Path) -> Running[KafkaBroker]:
         consumer_defaults=KAFKA_CONSUMER_DEFAULTS,
         startup_seconds=cluster.startup_seconds,
     )
-    return Running(broker, cluster.close, cluster._nodes[1].process)
+
+    def stop() -> None:
+        _RUNNING.pop(bootstrap_servers, None)
+        cluster.close()
+
+    return Running(broker, stop, cluster._nodes[1].process)
+
+
+#: Clusters :func:`start_kafka` started in this process, by their first bootstrap_servers.
+_RUNNING: dict[str, KafkaCluster] = {}
+
+
+def running_cluster(bootstrap_servers: str) -> KafkaCluster | None:
+    """The :class:`KafkaCluster` behind a ``cluster``-backend broker whose
+    ``bootstrap_servers`` this is, if this process started it (else ``None``: another
+    xdist worker's, or not a cluster)."""
+    return _RUNNING.get(bootstrap_servers)
 
 
 __all__ = [
@@ -850,6 +868,7 @@ __all__ = [
     "ClusterStateError",
     "KafkaCluster",
     "cluster_settings",
+    "running_cluster",
     "start_cluster",
     "start_kafka",
 ]
