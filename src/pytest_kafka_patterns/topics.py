@@ -76,8 +76,14 @@ def create_topic(
     bootstrap_servers = admin_bootstrap_servers(admin)
 
     def ready() -> bool:
-        leaders = kafka_partition_leaders(bootstrap_servers, name)
-        return leaders is not None and len(leaders) == partitions and min(leaders) >= 0
+        # Every listed broker, not just one: on a cluster each broker learns a new topic
+        # (and its configs: one metadata batch) a little after the controller, and a
+        # client may ask any of them next (describe_configs, a producer's metadata).
+        for address in bootstrap_servers.split(","):
+            leaders = kafka_partition_leaders(address.strip(), name)
+            if leaders is None or len(leaders) != partitions or min(leaders) < 0:
+                return False
+        return True
 
     if wait_until(ready, timeout, interval=0.01) is None:
         raise KafkaPatternsError(
