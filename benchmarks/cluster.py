@@ -12,6 +12,9 @@ Prints medians (and ranges) of:
   (a) the first moment every running broker's metadata names a new leader (polled every
   20 ms in a thread) and (b) the producer's first acknowledgement of a record sent after
   the kill. The killed broker is restarted (and the ISR full again) before the next round.
+* isolation: ``isolate(follower, clients=False)`` until every reachable broker's metadata
+  shows the ISR without it; ``heal`` until it is back in the ISR; ``isolate(leader)``
+  until the others have a new leader (and fenced it).
 """
 
 from __future__ import annotations
@@ -89,6 +92,27 @@ def failover(cluster: KafkaCluster) -> tuple[float, float]:
     return new_leader_at[0] - killed, first_ack - killed
 
 
+def isolation(cluster: KafkaCluster) -> tuple[float, float, float]:
+    """Seconds for isolate(follower) -> ISR shrink, heal -> ISR full, isolate(leader) ->
+    new leader (then healed)."""
+    topic = cluster.create_topic(f"bench-{uuid.uuid4().hex[:8]}")
+    leader = cluster.leader_of(topic, 0)
+    follower = min(set(cluster.broker_ids) - {leader})
+    began = time.monotonic()
+    cluster.isolate(follower, clients=False)
+    shrink = time.monotonic() - began
+    assert follower not in cluster.isr_of(topic, 0)
+    began = time.monotonic()
+    cluster.heal(follower)
+    heal = time.monotonic() - began
+    began = time.monotonic()
+    cluster.isolate(leader)
+    moved = time.monotonic() - began
+    assert cluster.leader_of(topic, 0) != leader
+    cluster.heal(leader)
+    return shrink, heal, moved
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--starts", type=int, default=3)
@@ -100,6 +124,9 @@ def main() -> None:
     rss: list[float] = []
     leaders: list[float] = []
     acks: list[float] = []
+    shrinks: list[float] = []
+    heals: list[float] = []
+    moves: list[float] = []
     for round_ in range(args.starts):
         with tempfile.TemporaryDirectory() as work:
             began = time.monotonic()
@@ -108,10 +135,14 @@ def main() -> None:
             try:
                 rss += rss_mb(cluster)
                 if round_ == 0:
-                    for _ in range(args.kills):
+                    for _ in range(args.kills):  # interleaved: the same load for both
                         leader_s, ack_s = failover(cluster)
                         leaders.append(leader_s)
                         acks.append(ack_s)
+                        shrink_s, heal_s, moved_s = isolation(cluster)
+                        shrinks.append(shrink_s)
+                        heals.append(heal_s)
+                        moves.append(moved_s)
                     after = rss_mb(cluster)
                     show("RSS per broker after the failovers", after, "MB")
             finally:
@@ -120,6 +151,9 @@ def main() -> None:
     show("RSS per broker after start-up", rss, "MB")
     show("SIGKILL of the leader -> new leader in every broker's metadata", leaders)
     show("SIGKILL of the leader -> producer's next acknowledged send", acks)
+    show("isolate(follower, clients=False) -> ISR without it", shrinks)
+    show("heal(follower) -> back in the ISR", heals)
+    show("isolate(leader) -> a new leader, the old one fenced", moves)
 
 
 if __name__ == "__main__":

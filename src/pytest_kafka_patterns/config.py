@@ -15,7 +15,7 @@ from typing import Any
 
 from .errors import ConfigError
 
-KAFKA_BACKENDS = ("auto", "embedded", "docker", "local", "apache", "external")
+KAFKA_BACKENDS = ("auto", "embedded", "docker", "local", "apache", "cluster", "external")
 REDIS_BACKENDS = ("auto", "process", "docker", "external")
 SCHEMA_REGISTRY_BACKENDS = ("auto", "mock", "external")
 
@@ -52,7 +52,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("kafka_backend", "--kafka-backend", "PYTEST_KAFKA_BACKEND",
            "Where Kafka comes from: auto (external if an address is given, docker if a "
            "Docker engine answers and has or can pull the image, else embedded), embedded, "
-           "docker, local, apache, external.",
+           "docker, local, apache, cluster (several apache brokers: --kafka-cluster-size), "
+           "external.",
            default="auto", choices=KAFKA_BACKENDS),
     Option("kafka_bootstrap_servers", "--kafka-bootstrap-servers",
            "PYTEST_KAFKA_BOOTSTRAP_SERVERS",
@@ -66,6 +67,9 @@ OPTIONS: tuple[Option, ...] = (
     Option("kafka_version", "--kafka-version", "PYTEST_KAFKA_VERSION",
            "Apache Kafka version for the apache backend (org.apache.kafka:kafka_2.13 "
            "through Maven; 4.x needs Java 17).", default=DEFAULT_APACHE_KAFKA_VERSION),
+    Option("kafka_cluster_size", "--kafka-cluster-size", "PYTEST_KAFKA_CLUSTER_SIZE",
+           "Brokers of the cluster backend (Apache Kafka, each a KRaft voter; topics get "
+           "this many replicas and min.insync.replicas one less).", default="3", kind=int),
     Option("kafka_cache_dir", "--kafka-cache-dir", "PYTEST_KAFKA_CACHE_DIR",
            "Where the apache backend keeps Kafka's jars, one directory per version "
            "(default: $XDG_CACHE_HOME/pytest-kafka-patterns/kafka, else "
@@ -122,6 +126,8 @@ class KafkaSettings:
     """Apache Kafka version (apache backend)."""
     cache_dir: Path | None = None
     """Where the apache backend caches Kafka's jars; None: the per-user cache dir."""
+    cluster_size: int = 3
+    """Brokers of the cluster backend."""
 
     def with_overrides(self, **overrides: Any) -> KafkaSettings:
         return replace(self, **overrides)
@@ -200,6 +206,11 @@ def resolve(
         sources[option.dest] = source
 
     kafka_home = values["kafka_home"]
+    if values["kafka_cluster_size"] < 1:
+        raise ConfigError(
+            f"{sources.get('kafka_cluster_size', 'default')}={values['kafka_cluster_size']} "
+            "is not a cluster size; give 1 or more brokers (3 tolerates one failure)."
+        )
     return Settings(
         kafka=KafkaSettings(
             backend=values["kafka_backend"],
@@ -211,6 +222,7 @@ def resolve(
             version=values["kafka_version"],
             cache_dir=Path(values["kafka_cache_dir"]).expanduser()
             if values["kafka_cache_dir"] else None,
+            cluster_size=values["kafka_cluster_size"],
         ),
         redis=RedisSettings(
             backend=values["redis_backend"],

@@ -133,7 +133,8 @@ def _provision_apache(session: pytest.Session, cluster: bool = False) -> None:
     not running yet, so nothing captures it); a failure is left to the broker fixture.
     ``cluster``: a test uses ``kafka_cluster``, which needs them on any backend."""
     settings: Settings = session.config.stash[fixtures.SETTINGS_KEY]
-    if (settings.kafka.backend != "apache" and not cluster) or fixtures.worker_id():
+    if (settings.kafka.backend not in ("apache", "cluster") and not cluster) \
+            or fixtures.worker_id():
         return
     from .backends import apache
 

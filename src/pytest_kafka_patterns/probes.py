@@ -95,7 +95,32 @@ def kafka_partition_leaders(
     return [metadata.partitions[i].leader for i in sorted(metadata.partitions)]
 
 
+def kafka_topics_metadata(
+    host: str, port: int, timeout: float = 1.0
+) -> dict[str, dict[int, PartitionState]] | None:
+    """Every topic one broker knows (internal ones too), by name, from a Metadata v1
+    request for all topics; ``None`` when it does not answer. Like :func:`kafka_metadata`,
+    only ``host:port`` is asked: its own, possibly lagging, view."""
+    client_id = b"pytest-kafka-patterns"
+    request = struct.pack(">hhih", _METADATA_KEY, 1, 1, len(client_id)) + client_id
+    request += struct.pack(">i", -1)  # v1: -1 asks for all topics
+    try:
+        with socket.create_connection((host, port), timeout=timeout) as sock:
+            sock.sendall(struct.pack(">i", len(request)) + request)
+            size = struct.unpack(">i", _recv_exactly(sock, 4))[0]
+            return _parse_metadata(_recv_exactly(sock, size))[1]
+    except (OSError, struct.error, ConnectionError, IndexError):
+        return None
+
+
 def _parse_metadata_v1(body: bytes) -> Metadata:
+    metadata, topics = _parse_metadata(body)
+    partitions = next(iter(topics.values()), None) if len(topics) == 1 else None
+    return Metadata(metadata.brokers, metadata.controller, partitions)
+
+
+def _parse_metadata(body: bytes) -> tuple[Metadata, dict[str, dict[int, PartitionState]]]:
+    """The brokers and controller, and every topic answered without error, by name."""
     offset = 4  # correlation id
 
     def take(fmt: str) -> tuple[int, ...]:
@@ -104,10 +129,12 @@ def _parse_metadata_v1(body: bytes) -> Metadata:
         offset += struct.calcsize(fmt)
         return values
 
-    def skip_string() -> None:
+    def string() -> str:
         nonlocal offset
         (length,) = take(">h")
+        text = body[offset:offset + max(length, 0)].decode("utf-8", "replace")
         offset += max(length, 0)
+        return text
 
     def ids() -> tuple[int, ...]:
         (count,) = take(">i")
@@ -117,25 +144,25 @@ def _parse_metadata_v1(body: bytes) -> Metadata:
     brokers = []
     for _ in range(count):
         brokers.append(take(">i")[0])
-        skip_string()
+        string()
         take(">i")
-        skip_string()  # rack
+        string()  # rack
     (controller,) = take(">i")
-    (topics,) = take(">i")
-    partitions: dict[int, PartitionState] | None = None
-    for _ in range(topics):
+    (count,) = take(">i")
+    topics: dict[str, dict[int, PartitionState]] = {}
+    for _ in range(count):
         (error_code,) = take(">h")
-        skip_string()
+        name = string()
         take(">b")  # is_internal
-        (count,) = take(">i")
+        (partitions,) = take(">i")
         by_index: dict[int, PartitionState] = {}
-        for _ in range(count):
+        for _ in range(partitions):
             _, index, leader = take(">hii")
             replicas = ids()
             by_index[index] = PartitionState(leader, replicas, ids())
         if error_code == 0:
-            partitions = by_index
-    return Metadata(tuple(sorted(brokers)), controller, partitions)
+            topics[name] = by_index
+    return Metadata(tuple(sorted(brokers)), controller, None), topics
 
 
 def redis_ping(host: str, port: int, timeout: float = 0.5, password: str | None = None) -> bool:

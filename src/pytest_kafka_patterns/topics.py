@@ -12,10 +12,10 @@ from typing import Any
 
 from kafka import KafkaAdminClient
 from kafka.admin import NewTopic
-from kafka.errors import KafkaError, UnknownTopicOrPartitionError
+from kafka.errors import IllegalArgumentError, KafkaError, UnknownTopicOrPartitionError
 
 from .errors import KafkaPatternsError
-from .probes import kafka_partition_leaders, wait_until
+from .probes import kafka_metadata, kafka_partition_leaders, split_host_port, wait_until
 from .topic_config import validate_topic_configs
 
 _ILLEGAL = re.compile(r"[^a-zA-Z0-9._-]+")
@@ -61,9 +61,13 @@ def create_topic(
     configs = topic_configs(config or {})
     # Checked here, not by the broker: the embedded one accepts any config.
     validate_topic_configs(configs, name)
-    new_topic = NewTopic(
-        name, num_partitions=partitions, replication_factor=1, topic_configs=configs,
-    )
+    try:
+        # -1: the broker's default.replication.factor (CreateTopics v4+, KIP-464), so a
+        # cluster's topics are replicated as it is configured (the cluster backend: every
+        # broker, min.insync.replicas one less) and a single broker's have 1 replica.
+        new_topic = NewTopic(name, partitions, -1, topic_configs=configs)
+    except IllegalArgumentError:  # kafka-python 2 refuses -1 itself: one per broker
+        new_topic = NewTopic(name, partitions, _broker_count(admin), topic_configs=configs)
     try:
         admin.create_topics([new_topic], timeout_ms=int(timeout * 1000))
     except KafkaError as exc:
@@ -72,14 +76,27 @@ def create_topic(
     bootstrap_servers = admin_bootstrap_servers(admin)
 
     def ready() -> bool:
-        leaders = kafka_partition_leaders(bootstrap_servers, name)
-        return leaders is not None and len(leaders) == partitions and min(leaders) >= 0
+        # Every listed broker, not just one: on a cluster each broker learns a new topic
+        # (and its configs: one metadata batch) a little after the controller, and a
+        # client may ask any of them next (describe_configs, a producer's metadata).
+        for address in bootstrap_servers.split(","):
+            leaders = kafka_partition_leaders(address.strip(), name)
+            if leaders is None or len(leaders) != partitions or min(leaders) < 0:
+                return False
+        return True
 
     if wait_until(ready, timeout, interval=0.01) is None:
         raise KafkaPatternsError(
             f"topic {name!r} was created but its {partitions} partitions had no leader "
             f"within {timeout:g} s; is the broker healthy?"
         )
+
+
+def _broker_count(admin: KafkaAdminClient) -> int:
+    """How many brokers the first bootstrap server lists (1 when it does not answer)."""
+    host, port = split_host_port(admin_bootstrap_servers(admin).split(",")[0], 9092)
+    metadata = kafka_metadata(host, port)
+    return len(metadata.brokers) if metadata is not None and metadata.brokers else 1
 
 
 def admin_bootstrap_servers(admin: KafkaAdminClient) -> str:

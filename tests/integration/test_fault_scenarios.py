@@ -33,8 +33,12 @@ def consumers_left():
 
 
 def test_both_run_by_default_after_the_built_in_ones():
-    assert list(SCENARIOS)[-2:] == ["rebalance", "network"]
+    assert list(SCENARIOS)[-3:] == ["rebalance", "network", "broker-failover"]
     assert scenario_names(contract("email_service"))[-2:] == ["rebalance", "network"]
+    # broker-failover needs a cluster: listed on that backend only, last
+    for backend in (None, "embedded", "apache", "external"):
+        assert "broker-failover" not in scenario_names(contract("email_service"), backend)
+    assert scenario_names(contract("email_service"), "cluster")[-1] == "broker-failover"
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -11,9 +11,10 @@ from pytest_kafka_patterns.clients import consumer_config
 
 def test_broker_describes_itself(kafka_broker: KafkaBroker, kafka_bootstrap_servers: str) -> None:
     assert kafka_broker.bootstrap_servers == kafka_bootstrap_servers
-    host, _, port = kafka_bootstrap_servers.rpartition(":")
-    assert host == "127.0.0.1" and int(port) > 0
-    assert kafka_broker.backend in {"embedded", "docker", "local", "apache", "external"}
+    for address in kafka_bootstrap_servers.split(","):  # one per broker of a cluster
+        host, _, port = address.rpartition(":")
+        assert host == "127.0.0.1" and int(port) > 0
+    assert kafka_broker.backend in {"embedded", "docker", "local", "apache", "cluster", "external"}
     assert kafka_broker.startup_seconds > 0
     assert "session_timeout_ms" in kafka_broker.consumer_defaults
 

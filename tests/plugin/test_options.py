@@ -39,7 +39,7 @@ def test_unknown_backend_is_a_usage_error(pytester: pytest.Pytester) -> None:
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines([
         "*--kafka-backend='zookeeper' is not a valid kafka_backend; choose one of: "
-        "auto, embedded, docker, local, apache, external.*"
+        "auto, embedded, docker, local, apache, cluster, external.*"
     ])
 
 
@@ -47,7 +47,7 @@ def test_options_are_listed_in_help(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest_inprocess("--help")
     result.stdout.fnmatch_lines([
         "*real, ephemeral Kafka and Redis*",
-        "*--kafka-backend=auto|embedded|docker|local|apache|external*",
+        "*--kafka-backend=auto|embedded|docker|local|apache|cluster|external*",
         "*--redis-url=REDIS_URL*",
     ])
 

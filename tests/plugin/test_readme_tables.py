@@ -39,3 +39,16 @@ def test_every_option_is_in_the_options_table(pytester: pytest.Pytester) -> None
     options = table("## Options")
     missing = [flag for flag in flags if f"| `{flag}` |" not in options]
     assert missing == []
+
+
+def test_every_durability_cell_names_a_cluster_test_that_exists() -> None:
+    durability = table("### Durability: what each producer setting survives")
+    rows = [line for line in durability.splitlines()
+            if line.startswith("| `") and "shown by" not in line]
+    assert len(rows) >= 5, durability
+    tests = (Path(__file__).parents[1] / "integration" / "test_cluster.py").read_text()
+    for row in rows:
+        named = re.findall(r"`(test_\w+)`", row.rsplit("|", 2)[-2])
+        assert named, f"this row names no test: {row}"
+        absent = [name for name in named if f"\ndef {name}(" not in tests]
+        assert absent == [], f"{absent} (README durability table) not in test_cluster.py"

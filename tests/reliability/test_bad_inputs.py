@@ -81,7 +81,7 @@ TIMEOUT_FIX = "must be a number of seconds above 0 and at most 3600"
 CASES = [
     # -- options: usage errors before anything runs
     Case("unknown-kafka-backend", "--kafka-backend='zookeeper' is not a valid kafka_backend",
-         "choose one of: auto, embedded, docker, local, apache, external",
+         "choose one of: auto, embedded, docker, local, apache, cluster, external",
          args=("--kafka-backend=zookeeper",), outcome="usage"),
     Case("unknown-redis-backend", "--redis-backend='memcached' is not a valid redis_backend",
          "choose one of: auto, process, docker, external",

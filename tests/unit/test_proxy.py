@@ -192,3 +192,43 @@ def test_cut_by_client_id_spares_other_clients(echo_port: int) -> None:
 def test_cut_by_client_id_needs_kafka_mode(proxy: TcpProxy) -> None:
     with pytest.raises(ValueError, match="kafka=True"):
         proxy.cut(client_id="x")
+
+
+def test_cut_by_source_spares_other_sources(echo_port: int) -> None:
+    # The labeller sees each connection's peer address: here, sockets bound to known ports.
+    labels: dict[int, str] = {}
+
+    def identify(peer: tuple[str, int], _client_id: str | None) -> str | None:
+        return labels.get(peer[1])
+
+    def labelled(proxy: TcpProxy, label: str | None) -> socket.socket:
+        sock = socket.socket()
+        sock.settimeout(2)
+        sock.bind(("127.0.0.1", 0))
+        if label is not None:
+            labels[sock.getsockname()[1]] = label
+        sock.connect(("127.0.0.1", proxy.port))
+        return sock
+
+    with TcpProxy("127.0.0.1", echo_port, identify=identify) as proxy:
+        b1, b2, client = labelled(proxy, "b1"), labelled(proxy, "b2"), labelled(proxy, None)
+        for sock in (b1, b2, client):
+            assert round_trip(sock, b"hi") == b"hi"
+        proxy.cut(source="b1")
+        assert proxy.cut_sources == {"b1"} and not proxy.is_cut
+        assert is_dead(b1)
+        assert round_trip(b2, b"still") == b"still"
+        assert round_trip(client, b"still") == b"still"
+        with labelled(proxy, "b1") as again:  # a new connection from the cut source
+            assert is_dead(again)
+        proxy.restore(source="b1")
+        assert proxy.cut_sources == frozenset()
+        with labelled(proxy, "b1") as back:
+            assert round_trip(back, b"back") == b"back"
+        for sock in (b1, b2, client):
+            sock.close()
+
+
+def test_cut_by_source_needs_a_labeller(proxy: TcpProxy) -> None:
+    with pytest.raises(ValueError, match="identify"):
+        proxy.cut(source="b1")

@@ -31,6 +31,7 @@ _KAFKA_MODULES = {
     "docker": "docker",
     "local": "local",
     "apache": "apache",
+    "cluster": "cluster",
     "external": "external",
 }
 _REDIS_MODULES = {"process": "redis_process", "docker": "docker", "external": "external"}

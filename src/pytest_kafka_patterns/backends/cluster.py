@@ -21,6 +21,16 @@ failure and is refused with ``NotEnoughReplicas`` once fewer than ``size - 1`` r
 are in sync (https://kafka.apache.org/documentation/#topicconfigs_min.insync.replicas,
 https://kafka.apache.org/documentation/#producerconfigs_acks).
 
+Every broker is reached through two TCP proxies of its own (threads of this process,
+:class:`~pytest_kafka_patterns.faults.proxy.TcpProxy`): its listeners are bound on
+ports of their own, but it *advertises* its client proxy's address (so clients and the
+other brokers' replica fetchers connect through it) and the quorum's voters are the
+controller proxies' addresses (so Raft and the brokers' heartbeats go through them). The
+proxies tell a broker's own connections from a client's by the process that opened
+them, so :meth:`KafkaCluster.isolate` can cut one broker off from the others (and from
+clients, or not) and :meth:`KafkaCluster.heal` can reconnect it, as a network partition
+would.
+
 Every control call returns only once the cluster shows the new state, as seen in the
 Metadata replies of every running broker (:func:`~pytest_kafka_patterns.probes.kafka_metadata`),
 and raises :class:`ClusterStateError` naming the broker and the state it waited for when
@@ -36,14 +46,24 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..capabilities import APACHE_KAFKA
 from ..config import KafkaSettings
 from ..errors import KafkaPatternsError, PortTaken, ServiceStartError, log_tail
+from ..faults.proxy import TcpProxy
 from ..ports import LOOPBACK, free_port, is_listening
-from ..probes import Metadata, kafka_api_versions, kafka_metadata
+from ..probes import (
+    Metadata,
+    PartitionState,
+    kafka_api_versions,
+    kafka_metadata,
+    kafka_topics_metadata,
+)
 from ..process import ManagedProcess, listens_on, start_process
 from ..waiting import poll
 from .apache import DEFAULT_TIMEOUT, node_launch
+from .base import KafkaBroker, Running
 from .kraft import (
+    KAFKA_CONSUMER_DEFAULTS,
     PORT_TAKEN,
     Launch,
     cluster_id,
@@ -69,22 +89,34 @@ class ClusterStateError(KafkaPatternsError):
 
 
 def cluster_settings(
-    node_id: int, ports: Sequence[tuple[int, int]], log_dir: Path | str
+    node_id: int,
+    ports: Sequence[tuple[int, int]],
+    log_dir: Path | str,
+    advertised: Sequence[tuple[int, int]] | None = None,
 ) -> dict[str, str]:
     """``server.properties`` settings for node ``node_id`` (1-based) of a cluster.
 
-    ``ports`` holds each node's (PLAINTEXT port, CONTROLLER port), node 1 first. The
-    single broker's settings (fast groups: :func:`.kraft.node_settings`) with every
-    node a voter, ``len(ports)`` replicas everywhere and ``min.insync.replicas`` one less.
+    ``ports`` holds each node's (PLAINTEXT port, CONTROLLER port) its listeners bind,
+    node 1 first; ``advertised`` the (PLAINTEXT, CONTROLLER) ports the others reach it
+    at (its proxies'; default: ``ports``): the advertised listener and the quorum's
+    voters. The single broker's settings (fast groups: :func:`.kraft.node_settings`)
+    with every node a voter, ``len(ports)`` replicas everywhere and
+    ``min.insync.replicas`` one less.
     """
     size = len(ports)
+    reached = list(advertised or ports)
     port, controller_port = ports[node_id - 1]
     replicas, min_isr = str(size), str(max(1, size - 1))
     settings = node_settings(port, controller_port, log_dir)
     settings.update({
         "node.id": str(node_id),
+        # The controller listener is advertised too: a Raft leader tells the other voters
+        # its endpoint (KIP-853), the bound port unless advertised.
+        "advertised.listeners": (f"PLAINTEXT://{LOOPBACK}:{reached[node_id - 1][0]},"
+                                 f"CONTROLLER://{LOOPBACK}:{reached[node_id - 1][1]}"),
         "controller.quorum.voters": ",".join(
-            f"{index}@{LOOPBACK}:{controller}" for index, (_, controller) in enumerate(ports, 1)
+            f"{index}@{LOOPBACK}:{controller}"
+            for index, (_, controller) in enumerate(reached, 1)
         ),
         "default.replication.factor": replicas,
         "min.insync.replicas": min_isr,
@@ -103,8 +135,13 @@ def cluster_settings(
 class _Node:
     node_id: int
     port: int
+    """Its PLAINTEXT listener (the proxy forwards there; probes ask it directly)."""
     controller_port: int
     directory: Path
+    proxy: TcpProxy
+    """Where clients and the other brokers reach its PLAINTEXT listener."""
+    controller_proxy: TcpProxy
+    """Where the other voters and every broker's heartbeats reach its CONTROLLER listener."""
     process: ManagedProcess | None = None
     wanted: bool = False
     """Started by us and not stopped or killed since: it should be running."""
@@ -115,7 +152,20 @@ class _Node:
 
     @property
     def address(self) -> str:
+        return self.proxy.address
+
+    @property
+    def direct_address(self) -> str:
         return f"{LOOPBACK}:{self.port}"
+
+    @property
+    def proxies(self) -> tuple[TcpProxy, TcpProxy]:
+        return self.proxy, self.controller_proxy
+
+    @property
+    def source(self) -> str:
+        """The proxies' label of this broker's own connections."""
+        return f"broker-{self.node_id}"
 
     def alive(self) -> bool:
         return self.process is not None and self.process.running()
@@ -133,6 +183,8 @@ class KafkaCluster:
         self, nodes: list[_Node], launch: Launch, version: str, startup_timeout: float
     ) -> None:
         self._nodes = {node.node_id: node for node in nodes}
+        self._isolated: dict[int, bool] = {}
+        """Isolated broker id -> whether clients are cut off from it too."""
         self._launch = launch
         self.version = version
         self.startup_timeout = startup_timeout
@@ -156,13 +208,32 @@ class KafkaCluster:
         return [node_id for node_id, node in sorted(self._nodes.items()) if node.alive()]
 
     @property
+    def isolated_ids(self) -> list[int]:
+        """Ids of the brokers :meth:`isolate` cut off and :meth:`heal` has not reconnected."""
+        return sorted(self._isolated)
+
+    @property
+    def reachable_ids(self) -> list[int]:
+        """Running brokers that are not isolated: the ones whose view of the cluster counts."""
+        return [node_id for node_id in self.live_ids if node_id not in self._isolated]
+
+    @property
     def bootstrap_servers(self) -> str:
-        """``"127.0.0.1:p1,127.0.0.1:p2,..."`` of the running brokers only."""
-        return ",".join(self._nodes[node_id].address for node_id in self.live_ids)
+        """``"127.0.0.1:p1,127.0.0.1:p2,..."``: the advertised (proxy) addresses of the
+        running brokers that clients can reach (not those isolated from clients)."""
+        return ",".join(
+            self._nodes[node_id].address for node_id in self.live_ids
+            if not self._isolated.get(node_id, False)
+        )
 
     def address_of(self, broker_id: int) -> str:
-        """``"127.0.0.1:port"`` of one broker (running or not)."""
+        """``"127.0.0.1:port"`` clients reach one broker at (its proxy; running or not)."""
         return self._node(broker_id).address
+
+    def direct_address_of(self, broker_id: int) -> str:
+        """``"127.0.0.1:port"`` of the broker's own listener, bypassing its proxy (and so
+        any isolation); metadata it returns still names the proxies' addresses."""
+        return self._node(broker_id).direct_address
 
     def pid_of(self, broker_id: int) -> int | None:
         """The JVM's pid of a running broker, else ``None``."""
@@ -224,8 +295,11 @@ class KafkaCluster:
         self._wait_members(deadline, f"broker {broker_id} to rejoin after a restart")
 
     def restore(self, timeout: float | None = None) -> None:
-        """Start every broker that is not running; return once all are listed by all."""
+        """Heal every isolated broker and start every broker that is not running; return
+        once all are listed by all (and healed ones are back in their ISRs)."""
         deadline = time.monotonic() + self._timeout(timeout, self.startup_timeout)
+        for broker_id in self.isolated_ids:
+            self.heal(broker_id, timeout=max(0.1, deadline - time.monotonic()))
         down = [node for node in self._nodes.values() if not node.alive()]
         for node in down:
             self._spawn(node, deadline - time.monotonic())
@@ -234,12 +308,141 @@ class KafkaCluster:
             self._wait_members(deadline, f"broker(s) {ids} to rejoin after a restart")
 
     def close(self) -> None:
-        """SIGKILL every broker (idempotent). The data is thrown away, so no clean stop:
-        a controlled shutdown without a controller majority would wait minutes."""
+        """SIGKILL every broker, then stop the proxies (idempotent). The data is thrown
+        away, so no clean stop: a controlled shutdown without a controller majority would
+        wait minutes."""
         for node in self._nodes.values():
             node.wanted = False
             if node.process is not None:
                 node.process.kill()
+        for node in self._nodes.values():
+            for proxy in node.proxies:
+                proxy.stop()
+
+    # -- network partitions -----------------------------------------------------------
+
+    def isolate(
+        self, broker_id: int, *, clients: bool = True, timeout: float | None = None
+    ) -> None:
+        """Cut broker ``broker_id`` off from the other brokers - replication both ways,
+        the controller quorum, heartbeats - and, with ``clients=True``, from clients too;
+        its process keeps running. Return once the others have fenced it: no reachable
+        broker lists it, leads no partition with it or counts it in an ISR.
+
+        The others fence it when the active controller has had no heartbeat from it for
+        ``broker.session.timeout.ms`` (:data:`BROKER_SESSION_TIMEOUT_MS`); if it was the
+        active controller, the other voters first elect a new one (KIP-595's fetch
+        timeout and election). The broker itself is not told: it keeps the metadata it had
+        and, with ``clients=False``, still answers clients as the leader it believes it is
+        (KIP-101's truncation undoes what it accepted alone once it rejoins: the acks=1
+        loss). Raises :class:`ClusterStateError` after ``timeout`` s (default
+        :data:`CONTROL_TIMEOUT`), e.g. when the others are no quorum majority.
+        """
+        node = self._running(broker_id, "isolate")
+        if broker_id in self._isolated:
+            raise ClusterStateError(f"broker {broker_id} is already isolated; heal() it first")
+        deadline = time.monotonic() + self._timeout(timeout)
+        self._isolated[broker_id] = clients
+        self._apply_cuts()
+        what = "cut off from clients and brokers" if clients else "cut off from the brokers"
+
+        def fenced(views: dict[int, _View | None]) -> bool:
+            return bool(views) and all(
+                view is not None and broker_id not in view[0]
+                and not _partitions_with(view[1], broker_id, in_isr=True)
+                for view in views.values()
+            )
+
+        polled = poll(self._cluster_views, timeout=max(0.0, deadline - time.monotonic()),
+                      interval=0.1, done=fenced)
+        if not polled.done:
+            raise ClusterStateError(
+                f"broker {broker_id} ({node.address}) was {what}, but {polled.seconds:.1f} s "
+                f"later the reachable brokers still count it: "
+                f"{_cluster_views_text(polled.value, broker_id)}. {self._quorum_note()}"
+            )
+
+    def heal(self, broker_id: int, timeout: float | None = None) -> None:
+        """Reconnect an isolated broker; return once every running broker lists it again
+        and it is back in the ISR of every partition it replicates (after truncating what
+        it accepted alone and catching up: KIP-101, KIP-279). A broker that was killed
+        while isolated is only reconnected (start it to have it rejoin).
+        Raises :class:`ClusterStateError` after ``timeout`` s."""
+        node = self._node(broker_id)
+        if broker_id not in self._isolated:
+            raise ClusterStateError(f"broker {broker_id} is not isolated: nothing to heal")
+        deadline = time.monotonic() + self._timeout(timeout)
+        del self._isolated[broker_id]
+        self._apply_cuts()
+        if not node.alive():
+            return
+        self._wait_members(deadline, f"broker {broker_id} to rejoin after heal()")
+
+        def back(views: dict[int, _View | None]) -> bool:
+            return bool(views) and all(
+                view is not None and not _partitions_with(view[1], broker_id, in_isr=False)
+                for view in views.values()
+            )
+
+        polled = poll(self._cluster_views, timeout=max(0.0, deadline - time.monotonic()),
+                      interval=0.1, done=back)
+        if not polled.done:
+            raise ClusterStateError(
+                f"broker {broker_id} ({node.address}) was healed, but {polled.seconds:.1f} s "
+                f"later it is not back in every ISR of its partitions: "
+                f"{_cluster_views_text(polled.value, broker_id)}. {self._quorum_note()}"
+            )
+
+    def _apply_cuts(self) -> None:
+        """Make every proxy cut what the isolated brokers need cut, and nothing else."""
+        for node in self._nodes.values():
+            everything = self._isolated.get(node.node_id, False)
+            sources = {self._nodes[other].source for other in self._isolated
+                       if other != node.node_id}
+            if node.node_id in self._isolated:
+                sources |= {other.source for other in self._nodes.values() if other is not node}
+            for proxy in node.proxies:
+                if proxy.is_cut and not everything:
+                    proxy.restore()  # ends the source cuts too; set again below
+                elif everything and not proxy.is_cut:
+                    proxy.cut()
+                for source in sorted(sources - proxy.cut_sources):
+                    proxy.cut(source=source)
+                for source in sorted(proxy.cut_sources - sources):
+                    proxy.restore(source=source)
+
+    def _identify(self, peer: tuple[str, int], _client_id: str | None) -> str | None:
+        """The label of the broker whose JVM opened the connection from ``peer``; ``None``
+        for anyone else (a client). The JVMs are this process's children, found by the
+        config file on their command line: a JVM connects to the others before
+        :meth:`_spawn` returns its process."""
+        import psutil
+
+        for child in psutil.Process().children():
+            try:
+                connections = child.net_connections(kind="tcp")
+                if not any(conn.laddr and _same_address((conn.laddr.ip, conn.laddr.port), peer)
+                           for conn in connections):
+                    continue
+                command = child.cmdline()
+            except psutil.Error:
+                continue
+            for node in self._nodes.values():
+                if str(node.config) in command:
+                    return node.source
+            return None
+        return None
+
+    def _cluster_views(self) -> dict[int, _View | None]:
+        """Each reachable broker's (listed brokers, every topic's partitions)."""
+        views: dict[int, _View | None] = {}
+        for node_id in self.reachable_ids:
+            node = self._nodes[node_id]
+            metadata = kafka_metadata(LOOPBACK, node.port)
+            topics = kafka_topics_metadata(LOOPBACK, node.port) if metadata else None
+            views[node_id] = None if metadata is None or topics is None else (
+                metadata.brokers, topics)
+        return views
 
     def create_topic(
         self, name: str, partitions: int = 1, timeout: float | None = None,
@@ -278,17 +481,21 @@ class KafkaCluster:
 
     # -- what the cluster says -------------------------------------------------------------
 
-    def metadata(self, topic: str | None = None) -> dict[int, Metadata | None]:
-        """Each running broker's own Metadata reply (``None``: it did not answer)."""
+    def metadata(
+        self, topic: str | None = None, *, reachable_only: bool = False
+    ) -> dict[int, Metadata | None]:
+        """Each running broker's own Metadata reply (``None``: it did not answer), asked
+        on its own listener; ``reachable_only``: not the isolated brokers' (stale) views."""
+        ids = self.reachable_ids if reachable_only else self.live_ids
         return {
             node_id: kafka_metadata(LOOPBACK, self._nodes[node_id].port, topic)
-            for node_id in self.live_ids
+            for node_id in ids
         }
 
     def leader_of(self, topic: str, partition: int, timeout: float | None = None) -> int:
-        """The id of the broker leading ``topic``'s ``partition``, as every running broker
-        agrees. Waits (up to ``timeout`` s) while they disagree or there is no leader;
-        raises :class:`ClusterStateError` then."""
+        """The id of the broker leading ``topic``'s ``partition``, as every reachable
+        (running, not isolated) broker agrees. Waits (up to ``timeout`` s) while they
+        disagree or there is no leader; raises :class:`ClusterStateError` then."""
         leader, _ = self._partition(topic, partition, timeout, "a leader")
         return leader
 
@@ -381,8 +588,9 @@ class KafkaCluster:
                 raise ServiceStartError(message)
 
     def _wait_members(self, deadline: float, waiting_for: str) -> None:
-        """Wait until every running broker answers and lists exactly the running ones."""
-        wanted = tuple(node_id for node_id, node in sorted(self._nodes.items()) if node.wanted)
+        """Wait until every running, not isolated broker answers and lists exactly those."""
+        wanted = tuple(node_id for node_id, node in sorted(self._nodes.items())
+                       if node.wanted and node_id not in self._isolated)
 
         def attempt() -> dict[int, tuple[int, ...] | None]:
             self._check_alive(waiting_for)
@@ -419,7 +627,7 @@ class KafkaCluster:
         def attempt() -> dict[int, tuple[int, ...] | None]:
             return {
                 node_id: metadata.brokers if metadata is not None else None
-                for node_id, metadata in self.metadata().items()
+                for node_id, metadata in self.metadata(reachable_only=True).items()
             }
 
         polled = poll(
@@ -449,7 +657,7 @@ class KafkaCluster:
 
         def attempt() -> dict[int, tuple[int, list[int]] | None]:
             views: dict[int, tuple[int, list[int]] | None] = {}
-            for node_id, metadata in self.metadata(topic).items():
+            for node_id, metadata in self.metadata(topic, reachable_only=True).items():
                 state = (metadata.partitions or {}).get(partition) if metadata else None
                 views[node_id] = (state.leader, sorted(state.isr)) if state else None
             return views
@@ -479,14 +687,63 @@ class KafkaCluster:
         return first
 
     def _quorum_note(self) -> str:
-        live, majority = len(self.live_ids), self.size // 2 + 1
+        live, majority = len(self.reachable_ids), self.size // 2 + 1
+        isolated = f" ({len(self._isolated)} isolated)" if self._isolated else ""
         if live >= majority:
-            return f"{live} of {self.size} controller voters run (a majority)."
+            return (f"{live} of {self.size} controller voters run and reach each "
+                    f"other{isolated} (a majority).")
         return (
-            f"Only {live} of {self.size} controller voters run, fewer than the majority of "
+            f"Only {live} of {self.size} controller voters run and reach each other{isolated}, "
+            f"fewer than the majority of "
             f"{majority} KRaft needs (KIP-595): the cluster's metadata cannot change until "
             "another broker is started."
         )
+
+
+def _same_address(address: tuple[str, int], peer: tuple[str, int]) -> bool:
+    """``address`` (a JVM's dual-stack socket says ``::ffff:127.0.0.1``) is ``peer``."""
+    host = address[0].removeprefix("::ffff:")
+    return address[1] == peer[1] and host == peer[0].removeprefix("::ffff:")
+
+
+#: One broker's (listed brokers, partitions of every topic by name).
+_View = tuple[tuple[int, ...], dict[str, dict[int, PartitionState]]]
+
+
+def _partitions_with(
+    topics: dict[str, dict[int, PartitionState]], broker_id: int, *, in_isr: bool
+) -> list[str]:
+    """``topic-partition`` names where ``broker_id`` leads or is in the ISR (``in_isr``),
+    or is a replica missing from the ISR (not ``in_isr``). A partition whose ISR is only
+    ``broker_id`` keeps it there when it is fenced (no one else to lead), so it is skipped."""
+    found = []
+    for topic, partitions in topics.items():
+        for index, state in partitions.items():
+            if in_isr:
+                hit = state.leader == broker_id or (
+                    broker_id in state.isr and tuple(state.isr) != (broker_id,))
+            else:
+                hit = broker_id in state.replicas and broker_id not in state.isr
+            if hit:
+                found.append(f"{topic}-{index}")
+    return found
+
+
+def _cluster_views_text(views: dict[int, _View | None] | None, broker_id: int) -> str:
+    if not views:
+        return "(no reachable broker)"
+    parts = []
+    for node_id, view in views.items():
+        if view is None:
+            parts.append(f"broker {node_id}: no answer")
+            continue
+        led = _partitions_with(view[1], broker_id, in_isr=True)
+        lagging = _partitions_with(view[1], broker_id, in_isr=False)
+        parts.append(
+            f"broker {node_id}: lists brokers {list(view[0])}; {broker_id} leads or is in "
+            f"the ISR of {led[:5] or 'nothing'}, is out of the ISR of {lagging[:5] or 'nothing'}"
+        )
+    return "; ".join(parts)
 
 
 def _views(views: dict[int, tuple[int, ...] | None] | None) -> str:
@@ -531,19 +788,28 @@ def _start_once(
     started = time.monotonic()
     ports = [(free_port(), free_port()) for _ in range(size)]
     shared_id = cluster_id()
-    nodes = []
-    for node_id in range(1, size + 1):
-        node = _Node(node_id, *ports[node_id - 1], workdir / f"broker-{node_id}")
-        node.directory.mkdir(parents=True)
-        data = node.directory / "data"
-        node.config.write_text(render_properties(cluster_settings(node_id, ports, data)))
-        if launch.log_config is not None:
-            (node.directory / "log4j2.properties").write_text(launch.log_config)
-        copy_storage_template(template, data, cluster=shared_id, node_id=node_id)
-        nodes.append(node)
+    nodes: list[_Node] = []
     cluster = KafkaCluster(nodes, launch, version, timeout)
     deadline = started + timeout
     try:
+        for node_id in range(1, size + 1):
+            port, controller_port = ports[node_id - 1]
+            proxy = TcpProxy(LOOPBACK, port, kafka=True, identify=cluster._identify)
+            controller_proxy = TcpProxy(
+                LOOPBACK, controller_port, kafka=True, identify=cluster._identify)
+            node = _Node(node_id, port, controller_port, workdir / f"broker-{node_id}",
+                         proxy.start(), controller_proxy.start())
+            nodes.append(node)
+            cluster._nodes[node_id] = node
+        advertised = [(node.proxy.port, node.controller_proxy.port) for node in nodes]
+        for node in nodes:
+            node.directory.mkdir(parents=True)
+            data = node.directory / "data"
+            node.config.write_text(render_properties(
+                cluster_settings(node.node_id, ports, data, advertised)))
+            if launch.log_config is not None:
+                (node.directory / "log4j2.properties").write_text(launch.log_config)
+            copy_storage_template(template, data, cluster=shared_id, node_id=node.node_id)
         # One after the other, from this thread: PR_SET_PDEATHSIG fires when the *thread*
         # that started a child ends, so no short-lived thread may start a broker.
         for node in nodes:
@@ -556,6 +822,45 @@ def _start_once(
     return cluster
 
 
+def start_kafka(settings: KafkaSettings, workdir: Path) -> Running[KafkaBroker]:
+    """The ``cluster`` backend: a whole run against :func:`start_cluster` of
+    ``settings.cluster_size`` brokers (``--kafka-cluster-size``).
+
+    Tests see one :class:`KafkaBroker` whose ``bootstrap_servers`` names every broker
+    (their proxies, which no test of a whole run cuts); topics the plugin creates get the
+    cluster's default replication factor (every broker) and ``min.insync.replicas``
+    one less. ``Running.process`` is broker 1's JVM (liveness, log); ``stop`` kills all.
+    """
+    cluster = start_cluster(settings, workdir, settings.cluster_size)
+    bootstrap_servers = cluster.bootstrap_servers
+    _RUNNING[bootstrap_servers] = cluster
+    broker = KafkaBroker(
+        bootstrap_servers=cluster.bootstrap_servers,
+        backend="cluster",
+        version=cluster.version,
+        capabilities=APACHE_KAFKA,
+        consumer_defaults=KAFKA_CONSUMER_DEFAULTS,
+        startup_seconds=cluster.startup_seconds,
+    )
+
+    def stop() -> None:
+        _RUNNING.pop(bootstrap_servers, None)
+        cluster.close()
+
+    return Running(broker, stop, cluster._nodes[1].process)
+
+
+#: Clusters :func:`start_kafka` started in this process, by their first bootstrap_servers.
+_RUNNING: dict[str, KafkaCluster] = {}
+
+
+def running_cluster(bootstrap_servers: str) -> KafkaCluster | None:
+    """The :class:`KafkaCluster` behind a ``cluster``-backend broker whose
+    ``bootstrap_servers`` this is, if this process started it (else ``None``: another
+    xdist worker's, or not a cluster)."""
+    return _RUNNING.get(bootstrap_servers)
+
+
 __all__ = [
     "BROKER_SESSION_TIMEOUT_MS",
     "CONTROL_TIMEOUT",
@@ -563,5 +868,7 @@ __all__ = [
     "ClusterStateError",
     "KafkaCluster",
     "cluster_settings",
+    "running_cluster",
     "start_cluster",
+    "start_kafka",
 ]

@@ -175,9 +175,11 @@ class ScenarioContext:
     def produce(self, events: Sequence[dict[str, Any]], note: str = "") -> None:
         producer = new_producer(self.env.bootstrap_servers)
         try:
-            for event in events:
-                producer.send(self.topic, key=self.key_of(event), value=event)
+            sent = [producer.send(self.topic, key=self.key_of(event), value=event)
+                    for event in events]
             producer.flush()
+            for future in sent:  # a lost event must not be blamed on the consumer
+                future.get(timeout=30)
         finally:
             producer.close()
         keys = len({self.key_of(event) for event in events})

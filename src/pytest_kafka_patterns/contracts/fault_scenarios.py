@@ -1,4 +1,5 @@
-"""Fault scenarios on the group and the network: ``rebalance`` and ``network``.
+"""Fault scenarios on the group, the network and the brokers: ``rebalance``, ``network``
+and ``broker-failover``.
 
 Listed in :data:`.scenarios.SCENARIOS`, so every contract runs them by default, after
 ``duplicates``, ``crash`` and ``poison``.
@@ -16,7 +17,13 @@ Listed in :data:`.scenarios.SCENARIOS`, so every contract runs them by default, 
   whatever happens): latency on every chunk, then a cut of every connection for longer
   than a session timeout (the group evicts it; its commit in flight fails), then restore.
 
-A consumer must ride out both faults: one that exits on the fault (e.g. ``poll()``
+* ``broker-failover`` - only on the ``cluster`` backend (``--kafka-backend=cluster``):
+  mid-stream, the broker leading most of the consumer's partitions is SIGKILLed (the
+  controller fences it and moves its leaderships; if it was the group coordinator, the
+  group moves too), the second half is produced to the survivors, then the broker is
+  started again and rejoins.
+
+A consumer must ride out every fault: one that exits on the fault (e.g. ``poll()``
 raising a connection error) fails the scenario with its log tail. A contract with
 ``"faults": {"supervised": true}`` (a supervisor restarts it in production) is
 restarted once instead, and the guarantee is checked over both incarnations' effects.
@@ -129,6 +136,46 @@ def rebalance(ctx: ScenarioContext) -> None:
             "rebalance not injected: the second member got no partition within "
             f"{JOIN_TIMEOUT:g} s (does the consumer keep polling, so it can rejoin?)"
         )
+
+
+def broker_failover(ctx: ScenarioContext) -> None:
+    """The leader of the consumer's partitions is SIGKILLed mid-stream, then restarted."""
+    from ..backends.cluster import ClusterStateError, running_cluster
+
+    cluster = running_cluster(ctx.env.bootstrap_servers)
+    if cluster is None:
+        raise AssertionError(
+            "broker-failover needs the run's broker to be a cluster this process started: "
+            "run with --kafka-backend=cluster (and without xdist for contracts)"
+        )
+    first, second = _halves(ctx)
+    ctx.produce(first, " (first half)")
+    process = ctx.start()
+    if not _wait_first_effect(ctx, lambda: process.exit_code() is not None):
+        ctx.timeline.add(f"{process.label} recorded no effect in {FIRST_EFFECT_TIMEOUT:g} s")
+    leaders = [cluster.leader_of(ctx.topic, partition) for partition in range(3)]
+    victim = max(set(leaders), key=lambda broker: (leaders.count(broker), -leaders.index(broker)))
+    started = time.monotonic()
+    try:
+        cluster.kill(victim)
+        ctx.timeline.add(
+            f"SIGKILLed broker {victim}, leader of partition(s) "
+            f"{[p for p, leader in enumerate(leaders) if leader == victim]} of {ctx.topic}; "
+            f"fenced after {time.monotonic() - started:.1f} s, new leaders "
+            f"{[cluster.leader_of(ctx.topic, p) for p in range(3)]}"
+        )
+        ctx.produce(second, " (second half, to the surviving brokers)")
+        restarted = time.monotonic()
+        cluster.start(victim)
+        ctx.timeline.add(f"broker {victim} restarted and rejoined in "
+                         f"{time.monotonic() - restarted:.1f} s")
+    except ClusterStateError as exc:
+        raise AssertionError(f"broker-failover could not be injected: {exc}") from None
+    finally:
+        if victim not in cluster.live_ids:
+            cluster.restore()  # the next scenario gets the whole cluster
+    ctx.finish(_supervise(ctx, process, "broker failover"))
+    ctx.check_guarantee()
 
 
 def embedded_available(contract: Contract) -> bool:

@@ -36,7 +36,7 @@ TANSU_JOIN_STEP_MS = 1000
 #: a timer and completes the replacement's join then: a crash restart waits the dead
 #: member's session (3 s with the broker's defaults; the crash scenario took 3x the
 #: others and warned), so the harness asks for the least the broker accepts.
-KRAFT_BACKENDS = ("apache", "local")
+KRAFT_BACKENDS = ("apache", "local", "cluster")
 KRAFT_MIN_SESSION_MS = 1000
 
 

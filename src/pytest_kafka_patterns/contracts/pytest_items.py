@@ -80,7 +80,8 @@ class ContractFile(pytest.File):
     def collect(self) -> Iterable[pytest.Item]:
         try:
             contract = load_contract(self.path)
-            names = scenario_names(contract)
+            settings = self.config.stash.get(SETTINGS_KEY, None)
+            names = scenario_names(contract, settings.kafka.backend if settings else None)
         except (ContractError, ValueError) as exc:
             raise self.CollectError(f"invalid contract: {exc}") from None
         for name in names:

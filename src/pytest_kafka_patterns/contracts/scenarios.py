@@ -74,12 +74,15 @@ class ScenarioSpec:
     run: ScenarioFn
     applies: Callable[[Contract], bool]
     description: str = ""
+    backends: tuple[str, ...] | None = None
+    """The Kafka backends (``--kafka-backend``) it runs on by default; ``None``: any."""
 
     @classmethod
     def of(cls, name: str, fn: ScenarioFn,
-           applies: Callable[[Contract], bool] = _always) -> ScenarioSpec:
+           applies: Callable[[Contract], bool] = _always,
+           backends: tuple[str, ...] | None = None) -> ScenarioSpec:
         """The spec of ``fn``, described by its docstring."""
-        return cls(name, fn, applies, (fn.__doc__ or "").strip())
+        return cls(name, fn, applies, (fn.__doc__ or "").strip(), backends)
 
 
 def duplicates(ctx: ScenarioContext) -> None:
@@ -158,6 +161,8 @@ SCENARIOS: dict[str, ScenarioSpec] = {spec.name: spec for spec in (
     ScenarioSpec.of("rebalance", fault_scenarios.rebalance),
     ScenarioSpec.of("network", fault_scenarios.network,
                     applies=fault_scenarios.embedded_available),
+    ScenarioSpec.of("broker-failover", fault_scenarios.broker_failover,
+                    backends=("cluster",)),
 )}
 
 
@@ -174,14 +179,16 @@ def register_scenario(
     return add
 
 
-def scenario_names(contract: Contract) -> list[str]:
-    """The scenarios ``contract`` asks for (``faults.scenarios``), else all that apply."""
+def scenario_names(contract: Contract, backend: str | None = None) -> list[str]:
+    """The scenarios ``contract`` asks for (``faults.scenarios``), else all that apply to
+    it on the run's Kafka ``backend`` (``broker-failover`` needs ``cluster``)."""
     if contract.faults.scenarios is not None:
         unknown = [name for name in contract.faults.scenarios if name not in SCENARIOS]
         if unknown:
             raise ValueError(f"unknown scenario(s) {unknown}; known: {sorted(SCENARIOS)}")
         return list(contract.faults.scenarios)
-    return [name for name, spec in SCENARIOS.items() if spec.applies(contract)]
+    return [name for name, spec in SCENARIOS.items() if spec.applies(contract)
+            and (spec.backends is None or backend in spec.backends)]
 
 
 def scenario_seed(contract: Contract, name: str, run_seed: int | None) -> int:
@@ -274,8 +281,10 @@ def run_contract(contract: Contract, env: HarnessEnv, *, names: Sequence[str] | 
                  seed: int | None = None, run_seed: int | None = None) -> list[ScenarioResult]:
     """Run ``names`` (default: :func:`scenario_names`) and return every result; a result
     far slower than the contract's other scenarios carries a note saying so."""
+    if names is None:
+        names = scenario_names(contract, env.kafka_settings.backend)
     results = [run_scenario(contract, name, env, seed=seed, run_seed=run_seed)
-               for name in (names if names is not None else scenario_names(contract))]
+               for name in names]
     flag_slow(contract.name, results)
     return results
 

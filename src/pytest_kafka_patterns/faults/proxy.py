@@ -11,6 +11,10 @@ Faults:
   to one Kafka client's connections (the proxy reads the ``client_id`` from the header of
   each connection's first request), so one group member can be cut off while the others
   keep talking to the broker;
+* ``cut(source=...)`` does that only to the connections made by one *source*, a label
+  the proxy's ``identify`` callable gives each new connection from its peer address
+  (and Kafka client id): a cluster labels its brokers' own connections with the broker's
+  id, so it can cut one broker off from the others while clients still reach it;
 * :meth:`TcpProxy.latency` delays every chunk forwarded, in both directions, by a fixed
   time (a delay line: throughput is kept, only the arrival is late).
 """
@@ -22,7 +26,7 @@ import contextlib
 import struct
 import threading
 import time
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -38,6 +42,11 @@ CHUNK = 64 * 1024
 #: A Kafka request starts: int32 size, int16 api key, int16 version, int32 correlation
 #: id, int16 client id length (-1: null).
 _HEADER = struct.Struct(">ihhih")
+
+#: Labels a new connection from its peer's ``(host, port)`` and the Kafka client id of
+#: its first request (``None``: not read, or null); ``None`` means "no particular source".
+#: It runs in a worker thread, so it may block briefly (e.g. look the peer up in /proc).
+Identify = Callable[[tuple[str, int], "str | None"], "str | None"]
 
 
 @dataclass(frozen=True)
@@ -60,10 +69,20 @@ class _Link:
     """One proxied connection: the client's and the upstream's transports, and its pumps."""
 
     def __init__(
-        self, client: asyncio.StreamWriter, upstream: asyncio.StreamWriter, client_id: str | None
+        self,
+        client: asyncio.StreamWriter,
+        upstream: asyncio.StreamWriter,
+        client_id: str | None,
+        source: str | None = None,
+        peer: tuple[str, int] | None = None,
+        labelled: bool = False,
     ) -> None:
         self.writers = (client, upstream)
         self.client_id = client_id
+        self.source = source
+        self.peer = peer
+        self.labelled = labelled
+        """Whether ``source`` was asked of ``identify`` (it is, lazily, by a source cut)."""
         self.tasks: list[asyncio.Task[None]] = []
 
     def abort(self) -> None:
@@ -82,6 +101,12 @@ class TcpProxy:
 
     ``kafka=True`` reads the client id of each connection's first request, which
     ``cut(client_id=...)`` needs; the proxy is a plain byte pipe otherwise.
+
+    ``identify`` (see :data:`Identify`) labels each new connection with its source, which
+    ``cut(source=...)`` needs; a connection it cannot label (or raises for) has none.
+    It is only asked while a source is cut (then for each new connection) and, at a
+    ``cut(source=...)``, for the live connections not yet labelled: a proxy without
+    source cuts costs nothing per connection.
     """
 
     def __init__(
@@ -91,8 +116,10 @@ class TcpProxy:
         listen_port: int = 0,
         *,
         kafka: bool = False,
+        identify: Identify | None = None,
     ) -> None:
         self.kafka = kafka
+        self.identify = identify
         self.upstream_host = upstream_host
         self.upstream_port = upstream_port
         self.listen_port = listen_port
@@ -102,6 +129,7 @@ class TcpProxy:
         self._links: set[_Link] = set()
         self._cut = False
         self._cut_clients: set[str] = set()
+        self._cut_sources: set[str] = set()
         self._latency = 0.0
         self._connections = 0
         self._dropped = 0
@@ -176,24 +204,42 @@ class TcpProxy:
 
     # -- faults ------------------------------------------------------------------
 
-    def cut(self, client_id: str | None = None) -> None:
+    def cut(self, client_id: str | None = None, *, source: str | None = None) -> None:
         """Abort every live connection and drop new ones until :meth:`restore`.
 
         With ``client_id``, only the connections of Kafka clients with that
-        ``client_id`` (kafka-python's ``client_id=`` setting) are cut.
+        ``client_id`` (kafka-python's ``client_id=`` setting) are cut; with ``source``,
+        only those ``identify`` labelled ``source``. Raises ``ValueError`` when the proxy
+        cannot tell (no ``kafka=True``, no ``identify``) or both are given.
         """
-        if client_id is not None and not self.kafka:
-            raise ValueError("cut(client_id=...) needs TcpProxy(..., kafka=True)")
-        self._call(self._set_cut(True, client_id))
-        self._note("cut" + (f" client {client_id!r}" if client_id else " all connections"))
+        self._check_selector(client_id, source)
+        self._call(self._set_cut(True, client_id, source))
+        self._note("cut " + self._selected(client_id, source))
 
-    def restore(self, client_id: str | None = None) -> None:
+    def restore(self, client_id: str | None = None, *, source: str | None = None) -> None:
         """Forward connections again (clients reconnect on their own).
 
-        Without ``client_id`` every cut ends; with it, only that client's.
+        Without arguments every cut ends; with ``client_id`` or ``source``, only that one.
         """
-        self._call(self._set_cut(False, client_id))
-        self._note("restore" + (f" client {client_id!r}" if client_id else " all connections"))
+        self._check_selector(client_id, source)
+        self._call(self._set_cut(False, client_id, source))
+        self._note("restore " + self._selected(client_id, source))
+
+    def _check_selector(self, client_id: str | None, source: str | None) -> None:
+        if client_id is not None and source is not None:
+            raise ValueError("cut/restore take a client_id or a source, not both")
+        if client_id is not None and not self.kafka:
+            raise ValueError("cut(client_id=...) needs TcpProxy(..., kafka=True)")
+        if source is not None and self.identify is None:
+            raise ValueError("cut(source=...) needs TcpProxy(..., identify=...)")
+
+    @staticmethod
+    def _selected(client_id: str | None, source: str | None) -> str:
+        if client_id is not None:
+            return f"client {client_id!r}"
+        if source is not None:
+            return f"source {source!r}"
+        return "all connections"
 
     @property
     def is_cut(self) -> bool:
@@ -204,6 +250,11 @@ class TcpProxy:
     def cut_clients(self) -> frozenset[str]:
         """The client ids cut off right now."""
         return frozenset(self._cut_clients)
+
+    @property
+    def cut_sources(self) -> frozenset[str]:
+        """The sources cut off right now."""
+        return frozenset(self._cut_sources)
 
     def latency(self, seconds: float) -> None:
         """Delay each chunk forwarded, in both directions, by ``seconds``."""
@@ -264,23 +315,51 @@ class TcpProxy:
             future.cancel()
             raise
 
-    async def _set_cut(self, cut: bool, client_id: str | None = None) -> None:
-        if client_id is None:
+    async def _set_cut(
+        self, cut: bool, client_id: str | None = None, source: str | None = None
+    ) -> None:
+        if client_id is None and source is None:
             self._cut = cut
             if not cut:
                 self._cut_clients.clear()
-        elif cut:
-            self._cut_clients.add(client_id)
+                self._cut_sources.clear()
+        elif client_id is not None:
+            (self._cut_clients.add if cut else self._cut_clients.discard)(client_id)
         else:
-            self._cut_clients.discard(client_id)
+            assert source is not None
+            (self._cut_sources.add if cut else self._cut_sources.discard)(source)
+        if cut and source is not None:
+            for link in list(self._links):
+                if not link.labelled and link.peer is not None:
+                    link.source = await self._identify(link.peer, link.client_id)
+                    link.labelled = True
         if cut:
             for link in list(self._links):
-                if client_id is None or link.client_id == client_id:
+                if (client_id is None and source is None) or (
+                    client_id is not None and link.client_id == client_id
+                ) or (source is not None and link.source == source):
                     link.abort()
                     self._links.discard(link)
 
-    def _refused(self, client_id: str | None) -> bool:
-        return self._cut or self.upstream_port is None or client_id in self._cut_clients
+    def _refused(self, client_id: str | None, source: str | None = None) -> bool:
+        return (
+            self._cut
+            or self.upstream_port is None
+            or client_id in self._cut_clients
+            or source in self._cut_sources
+        )
+
+    async def _identify(self, peer: tuple[str, int], client_id: str | None) -> str | None:
+        """``identify``'s label for a connection (``None`` if none or it failed)."""
+        if self.identify is None:
+            return None
+        identify = self.identify
+        try:
+            return await asyncio.get_running_loop().run_in_executor(
+                None, identify, peer, client_id
+            )
+        except Exception:  # a labeller's bug must not kill the proxy: no label
+            return None
 
     async def _first_request(self, reader: asyncio.StreamReader) -> tuple[bytes, str | None]:
         """The start of the first request, read up to its client id, and that id."""
@@ -307,7 +386,11 @@ class TcpProxy:
             self._dropped += 1
             writer.transport.abort()
             return
-        if self._refused(client_id) or self.upstream_port is None:
+        raw_peer = writer.get_extra_info("peername")
+        peer = (str(raw_peer[0]), int(raw_peer[1])) if isinstance(raw_peer, tuple) else None
+        labelled = bool(self._cut_sources) and peer is not None
+        source = await self._identify(peer, client_id) if labelled and peer else None
+        if self._refused(client_id, source) or self.upstream_port is None:
             self._dropped += 1
             writer.transport.abort()
             return
@@ -320,7 +403,10 @@ class TcpProxy:
             self._dropped += 1
             writer.transport.abort()
             return
-        if self._refused(client_id):  # cut while we were connecting
+        if self._cut_sources and not labelled and peer is not None:
+            # a source was cut while we were connecting: this one may be it
+            source, labelled = await self._identify(peer, client_id), True
+        if self._refused(client_id, source):  # cut while we were connecting
             self._dropped += 1
             writer.transport.abort()
             up_writer.transport.abort()
@@ -329,7 +415,7 @@ class TcpProxy:
         if prelude:
             up_writer.write(prelude)
             self._bytes_up += len(prelude)
-        link = _Link(writer, up_writer, client_id)
+        link = _Link(writer, up_writer, client_id, source, peer, labelled)
         self._links.add(link)
         link.tasks = [
             asyncio.ensure_future(self._pump(reader, up_writer, link, upstream=True)),
