@@ -28,12 +28,13 @@ from pathlib import Path
 
 import redis
 
-from ..assertions import assert_routed_to_dlq
+from ..assertions import assert_routed_to_dlq, id_at
 from ..waiting import poll
 from . import fault_scenarios
-from .context import ScenarioContext, ScenarioResult, Timeline, make_events
+from .context import ScenarioContext, ScenarioResult, Timeline
 from .harness import ConsumerProcess, Harness, HarnessEnv
 from .model import Contract
+from .sources import contract_events, make_events
 
 __all__ = [
     "SCENARIOS",
@@ -135,7 +136,7 @@ def poison(ctx: ScenarioContext) -> None:
     ctx.poison = ctx.rng.sample(candidates, count)
     ctx.poison_failures = 0 if ctx.contract.dlq else 1
     kind = "every attempt" if ctx.poison_failures == 0 else "the first attempt"
-    ids = ", ".join(str(e["event_id"]) for e in ctx.poison)
+    ids = ", ".join(str(ctx.contract.id_of(e)) for e in ctx.poison)
     ctx.timeline.add(f"poisoned {count} event(s), failing {kind}: {ids}")
     ctx.produce(ctx.events)
     ctx.finish(ctx.start())
@@ -145,6 +146,7 @@ def poison(ctx: ScenarioContext) -> None:
     ctx.check_guarantee()
     if ctx.contract.dlq is not None and ctx.poison_failures == 0:
         assert_routed_to_dlq(dlq, ctx.poison, processed=ctx.effects(),
+                             id_of=id_at(ctx.contract.id_field),
                              max_retries=ctx.contract.dlq.max_retries)
 
 
@@ -210,7 +212,7 @@ def _context(contract: Contract, name: str, env: HarnessEnv, seed: int,
         contract=contract, env=env, harness=harness, seed=seed, rng=rng, timeline=timeline,
         topic=topic, group_id=f"contract-{contract.name}-{name}-{token}",
         effects_key=f"contract:{token}:effects", redis=client,
-        events=make_events(rng, contract.faults.events),
+        events=contract_events(contract, rng),
         retry_topic=retry_topic, dlq_topic=dlq_topic, output_topics=outputs,
     )
     try:
