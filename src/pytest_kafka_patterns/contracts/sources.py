@@ -13,6 +13,7 @@ schema, drawn by Hypothesis from a seed taken from the scenario's ``rng``.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import random
 import uuid
@@ -32,6 +33,10 @@ CONTRACTS_EXTRA = "pip install 'pytest-kafka-patterns[contracts]'"
 MAX_PROBLEMS = 10
 #: Hypothesis examples tried per wanted event (draws without a new id are skipped).
 TRIES_PER_EVENT = 10
+
+
+class _Enough(Exception):
+    """Ends a Hypothesis run once every event is made."""
 
 
 def make_events(rng: random.Random, count: int) -> list[dict[str, Any]]:
@@ -193,39 +198,56 @@ def generate_events(contract: Contract, rng: random.Random, count: int) -> list[
         raise ContractError(f"{_origin(contract)}: generating events needs "
                             f"hypothesis-jsonschema ({exc}); {CONTRACTS_EXTRA}") from None
     weights = dict(contract.events.types or dict.fromkeys(contract.schemas, 1.0))
+    least = min(weights.values())
+    weighted = [kind for kind, weight in weights.items()
+                for _ in range(max(1, round(weight / least)))]
     kinds = list(weights)
-    plan = rng.choices(kinds, weights=[weights[kind] for kind in kinds], k=count)
-    strategies = {kind: from_schema(dict(contract.schemas[kind])) for kind in set(plan)}
+    strategies = {kind: from_schema(dict(contract.schemas[kind])) for kind in kinds}
     events: list[dict[str, Any]] = []
     ids: set[str] = set()
+    unkeyed = replace(contract, key_required=False, key_equals=None, required_headers=())
+    id_rng = random.Random(rng.randrange(2**32))
 
     @settings(max_examples=TRIES_PER_EVENT * count, database=None, deadline=None,
               phases=[Phase.generate], suppress_health_check=list(HealthCheck),
-              verbosity=Verbosity.quiet)
+              verbosity=Verbosity.quiet, report_multiple_bugs=False)
     @seed(rng.randrange(2**32))
     @given(st.data())
     def draw(data: Any) -> None:
-        if len(events) == count:
-            return
-        kind = plan[len(events)]
+        # What is drawn may depend on the draws only (Hypothesis replays them): the type
+        # too is drawn, and a full list stops the run after the draws, by raising.
+        kind = data.draw(st.sampled_from(weighted))
         event = data.draw(strategies[kind])
+        if len(events) == count:
+            raise _Enough
         if not isinstance(event, dict):
             return
         if contract.event_type_of(event) != kind:
             event = with_field(event, contract.event_type_field, kind)
+        event = _new_id(contract, unkeyed, event, id_rng)
         ident = contract.id_of(event)
         if ident is None or ident in ids:
             return
         ids.add(ident)
         events.append(event)
 
-    draw()
+    with contextlib.suppress(_Enough):
+        draw()
     if len(events) < count:
         raise ContractError(
             f"{_origin(contract)}: made only {len(events)} of {count} events with a unique "
             f"id at {contract.id_field} in {TRIES_PER_EVENT * count} tries: does each "
             f"schema require {contract.id_field} and allow many values for it?")
     return _share_keys(contract, rng, events)
+
+
+def _new_id(contract: Contract, unkeyed: Contract, event: dict[str, Any],
+            rng: random.Random) -> dict[str, Any]:
+    """``event`` with a seeded UUID at the id field where its schema allows one (ids must
+    be unique; Hypothesis's draws repeat small values), else as drawn."""
+    candidate = with_field(event, contract.id_field,
+                           str(uuid.UUID(int=rng.getrandbits(128), version=4)))
+    return event if violations(unkeyed, candidate) else candidate
 
 
 def _share_keys(contract: Contract, rng: random.Random,
