@@ -150,3 +150,14 @@ def test_violations_are_reported_field_by_field(kafka_broker, kafka_topic, kafka
     assert "data.order_id: required field missing" in message
     assert "key: cannot be checked: value has no data.order_id (value: \"user_1\")" in message
     assert "evt-1" not in message
+
+
+def test_naive_payments_ledger_books_a_replayed_payment_twice(verify):
+    """A consumer that has nothing to do with orders (its own schemas, event types, id and
+    key fields), with events generated from its schemas: without a claim, every replayed
+    payment is booked again."""
+    [result] = verify(contract("payments_ledger"), scenarios=["duplicates"],
+                      consumer=f"{RUNNERS}:naive_payments_ledger", seed=5, check=False)
+    with pytest.raises(AssertionError, match=r"(?s)produced 40 event\(s\) on 4 key\(s\).*"
+                       r"assert_exactly_once_effect: \d+ with more than one"):
+        result.check()
