@@ -14,8 +14,12 @@ schema, drawn by Hypothesis from a seed taken from the scenario's ``rng``.
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import json
+import os
 import random
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
@@ -25,7 +29,7 @@ from typing import Any
 
 from ..paths import MISSING, field_at, with_field
 from .messages import violations
-from .model import Contract, ContractError
+from .model import Contract, ContractError, EventSource
 
 #: How to install what ``events: {generate: ...}`` needs.
 CONTRACTS_EXTRA = "pip install 'pytest-kafka-patterns[contracts]'"
@@ -33,6 +37,8 @@ CONTRACTS_EXTRA = "pip install 'pytest-kafka-patterns[contracts]'"
 MAX_PROBLEMS = 10
 #: Hypothesis examples tried per wanted event (draws without a new id are skipped).
 TRIES_PER_EVENT = 10
+#: Seconds the generating process may take.
+GENERATE_TIMEOUT = 300.0
 
 
 class _Enough(Exception):
@@ -189,14 +195,46 @@ def generate_events(contract: Contract, rng: random.Random, count: int) -> list[
     hypothesis-jsonschema) from a seed taken from ``rng``: the types follow
     ``events.generate.types`` (weights), the type field is set to the schema's name, each
     id is new, and the key field takes one of ``events.generate.keys`` values so that
-    several events share each key. Same ``rng`` state, same events."""
-    try:
-        from hypothesis import HealthCheck, Phase, Verbosity, given, seed, settings
-        from hypothesis import strategies as st
-        from hypothesis_jsonschema import from_schema
-    except ImportError as exc:
+    several events share each key. Same ``rng`` state, same events, in any process.
+
+    Drawn in a fresh interpreter (``python -m pytest_kafka_patterns.contracts.sources``,
+    about a second): Hypothesis mixes constants found in the modules loaded in its process
+    into what it draws, so the same seed gave other events inside a test run than outside
+    it; a fresh process always loads the same modules. It also keeps Hypothesis out of a
+    test that may itself be a Hypothesis test."""
+    if importlib.util.find_spec("hypothesis_jsonschema") is None:
         raise ContractError(f"{_origin(contract)}: generating events needs "
-                            f"hypothesis-jsonschema ({exc}); {CONTRACTS_EXTRA}") from None
+                            f"hypothesis-jsonschema: {CONTRACTS_EXTRA}")
+    request = {
+        "schemas": {kind: dict(schema) for kind, schema in contract.schemas.items()},
+        "types": dict(contract.events.types) if contract.events.types else None,
+        "keys": contract.events.keys, "key_path": contract.key_path,
+        "event_type_field": contract.event_type_field, "id_field": contract.id_field,
+        "count": count, "seed": rng.randrange(2**32),
+    }
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", __name__], input=json.dumps(request), text=True,
+            capture_output=True, timeout=GENERATE_TIMEOUT,
+            env={**os.environ, "PYTHONHASHSEED": "0"},
+        )
+    except subprocess.TimeoutExpired:
+        raise ContractError(f"{_origin(contract)}: generating {count} events took over "
+                            f"{GENERATE_TIMEOUT:g} s") from None
+    if done.returncode != 0:
+        tail = "\n".join(done.stderr.strip().splitlines()[-5:])
+        raise ContractError(f"{_origin(contract)}: generating events failed:\n{tail}")
+    events: list[dict[str, Any]] = json.loads(done.stdout)
+    return events
+
+
+def _generate_here(contract: Contract, rng: random.Random,
+                   count: int) -> list[dict[str, Any]]:
+    """:func:`generate_events` in this process (the fresh one it starts)."""
+    from hypothesis import HealthCheck, Phase, Verbosity, given, seed, settings
+    from hypothesis import strategies as st
+    from hypothesis_jsonschema import from_schema
+
     weights = dict(contract.events.types or dict.fromkeys(contract.schemas, 1.0))
     least = min(weights.values())
     weighted = [kind for kind, weight in weights.items()
@@ -269,3 +307,24 @@ def _share_keys(contract: Contract, rng: random.Random,
         candidate = with_field(event, path, pool[rng.randrange(len(pool))])
         shared.append(candidate if not violations(unkeyed, candidate) else event)
     return shared
+
+
+def main() -> None:
+    """``python -m pytest_kafka_patterns.contracts.sources``: read a generation request
+    (JSON, from :func:`generate_events`) on stdin, print the events as JSON."""
+    request = json.load(sys.stdin)
+    contract = Contract(
+        name="generate", topics=("generate",), delivery="at-least-once",
+        schemas=request["schemas"], key_equals=request["key_path"],
+        event_type_field=request["event_type_field"], id_field=request["id_field"],
+        events=EventSource("generate", types=request["types"], keys=request["keys"]),
+    )
+    try:
+        events = _generate_here(contract, random.Random(request["seed"]), request["count"])
+    except ContractError as exc:
+        raise SystemExit(str(exc)) from None
+    json.dump(events, sys.stdout)
+
+
+if __name__ == "__main__":
+    main()
