@@ -160,3 +160,22 @@ def test_source_rules_are_checked_with_the_contract():
                        r"does not have enough properties|is too long|has too many)"):
         parse_contract({**base, "key": {"equals": "k"},
                         "events": {"file": "a", "factory": "m:f"}})
+
+
+def test_messages_read_the_contracts_own_type_id_and_key_fields():
+    contract = parse_contract({
+        "name": "profiles", "consumer": {"callable": "m:f"}, "topics": ["users"],
+        "event_type_field": "meta.kind", "id_field": "meta.id",
+        "key": {"required": True, "equals": "user.id"},
+        "schemas": {"user.updated": {"type": "object", "required": ["user"]}},
+        "guarantee": {"delivery": "at-least-once"}})
+    from pytest_kafka_patterns.contracts import violations
+
+    good = {"meta": {"kind": "user.updated", "id": "m1"}, "user": {"id": "u1"}}
+    assert violations(contract, good, key="u1") == []
+    assert contract.id_of(good) == "m1" and contract.event_type_of(good) == "user.updated"
+    unknown = {"meta": {"kind": "user.deleted", "id": "m2"}, "user": {"id": "u1"}}
+    [problem] = violations(contract, unknown, key="u2")[1:]
+    assert str(problem).startswith("meta.kind: no schema in the contract (known: "
+                                   "user.updated) (value: ")
+    assert "key: is not user.id ('u1')" in str(violations(contract, unknown, key="u2")[0])
