@@ -41,7 +41,7 @@ def test_report_per_contract_and_junit(pytester, monkeypatch, local_backends, xd
     assert sorted(p.name for p in reports.iterdir()) == ["ledger.json", "naive-ledger.json"]
     good = json.loads((reports / "ledger.json").read_text())
     assert good["contract"] == "ledger"
-    assert good["file"].endswith("ledger.contract.json")
+    assert good["file"] == "contracts/ledger.contract.json"  # relative to the rootdir
     assert good["consumer"] == "examples.contracts.runners:payments_ledger"
     assert good["backend"] == "embedded"
     assert good["outcome"] == "passed"

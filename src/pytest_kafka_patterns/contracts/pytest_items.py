@@ -78,6 +78,13 @@ def warn_on_notes(results: Iterable[ScenarioResult]) -> None:
 class ContractFile(pytest.File):
     """A contract file: one item per scenario it asks for."""
 
+    def _shown_path(self) -> Path:
+        """The file relative to the rootdir (as CI shows it), else as it is."""
+        try:
+            return self.path.relative_to(self.config.rootpath)
+        except ValueError:
+            return self.path
+
     def collect(self) -> Iterable[pytest.Item]:
         try:
             contract = load_contract(self.path)
@@ -89,7 +96,7 @@ class ContractFile(pytest.File):
             item = pytest.Function.from_parent(
                 self, name=name, callobj=_scenario_test(contract, name)
             )
-            item.user_properties.append(item_property(contract.name, contract.path,
+            item.user_properties.append(item_property(contract.name, self._shown_path(),
                                                       consumer, name))
             yield item
 
