@@ -177,3 +177,4 @@ def test_payments_ledger_with_events_from_a_file_or_a_factory(verify, events, sc
     produced = 24 if "file" in events else 8  # duplicates: the file's 12 events, twice
     assert any(f"produced {produced} event(s)" in entry for entry in result.timeline), \
         result.report()
+    assert not result.notes, result.report()  # e.g. poison that never reached check_poison

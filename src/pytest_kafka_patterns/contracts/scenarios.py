@@ -140,6 +140,13 @@ def poison(ctx: ScenarioContext) -> None:
     ctx.timeline.add(f"poisoned {count} event(s), failing {kind}: {ids}")
     ctx.produce(ctx.events)
     ctx.finish(ctx.start())
+    checked = {raw.decode() for raw in ctx.redis.hkeys(ctx.runner_config().attempts_key)}
+    unchecked = [str(ctx.contract.id_of(e)) for e in ctx.poison
+                 if str(ctx.contract.id_of(e)) not in checked]
+    if unchecked:
+        ctx.timeline.add(f"{POISON_UNCHECKED}: {', '.join(unchecked)} (does the runner call "
+                         f"config.check_poison(event) with events that hold the contract's "
+                         f"id_field {ctx.contract.id_field}?)")
     dlq = ctx.dlq_records()
     if ctx.dlq_topic:
         ctx.timeline.add(f"{len(dlq)} record(s) in the DLQ {ctx.dlq_topic}")
@@ -243,12 +250,14 @@ def run_scenario(
                             time.monotonic() - timeline.started, error)
     if result.passed:
         result.notes += [re.sub(r"^\s*[\d.]+s\s+", "", entry) for entry in timeline.entries
-                         if WAIT_RAN_OUT in entry]
+                         if WAIT_RAN_OUT in entry or POISON_UNCHECKED in entry]
     return result
 
 
 #: The timeline entry :meth:`ScenarioContext.finish` writes when its wait ran out.
 WAIT_RAN_OUT = "did not finish the work in"
+#: The timeline entry of a poison scenario whose poison never reached ``check_poison``.
+POISON_UNCHECKED = "poison not injected, never checked"
 
 
 def flag_slow(contract: str, results: Sequence[ScenarioResult]) -> None:
