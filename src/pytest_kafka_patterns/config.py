@@ -107,6 +107,11 @@ OPTIONS: tuple[Option, ...] = (
     Option("kafka_patterns_seed", "--kafka-patterns-seed", "PYTEST_KAFKA_PATTERNS_SEED",
            "Seed for the order-event factories (factory-boy, Faker); default: random, "
            "shown in the header.", kind=int),
+    Option("kafka_contracts_report", "--kafka-contracts-report",
+           "PYTEST_KAFKA_CONTRACTS_REPORT",
+           "Directory for machine-readable contract reports: one JSON file per contract "
+           "run (per scenario: seed, outcome, fault timeline, assertion, seconds); works "
+           "under xdist."),
 )
 
 OPTIONS_BY_DEST = {option.dest: option for option in OPTIONS}
@@ -175,6 +180,8 @@ class Settings:
     """Seed for the event factories; ``None`` means pick one at random."""
     sources: Mapping[str, str] = field(default_factory=dict)
     """For each setting that is not a default: where its value came from."""
+    contracts_report: Path | None = None
+    """Where contract runs write their JSON reports (one file per contract)."""
 
 
 Lookup = Callable[[str], str | None]
@@ -237,6 +244,8 @@ def resolve(
         ),
         seed=values["kafka_patterns_seed"],
         sources=sources,
+        contracts_report=Path(values["kafka_contracts_report"]).expanduser()
+        if values["kafka_contracts_report"] else None,
     )
 
 

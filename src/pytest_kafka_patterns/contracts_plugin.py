@@ -49,6 +49,7 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers",
         f"{MARKER}(path): the consumer contract the verify_contract fixture checks",
     )
+    _register_report(config)
     paths = config.getoption(DEST) or []
     if paths:
         try:
@@ -58,6 +59,23 @@ def pytest_configure(config: pytest.Config) -> None:
     if paths and config.args_source != pytest.Config.ArgsSource.ARGS:
         # `pytest --kafka-contracts PATH` alone: collect the contracts, not the test suite.
         config.args[:] = list(paths)
+
+
+def _register_report(config: pytest.Config) -> None:
+    """With ``--kafka-contracts-report DIR``, register the writer of the contract reports
+    on the process that reports: the controller under xdist (its hooks get every
+    worker's reports, user properties included), else the only one."""
+    from .fixtures import SETTINGS_KEY
+
+    settings = config.stash.get(SETTINGS_KEY, None)
+    if settings is None or settings.contracts_report is None or hasattr(config, "workerinput"):
+        return
+    from .contracts.report import ReportWriter
+
+    config.pluginmanager.register(ReportWriter(settings.contracts_report), REPORT_PLUGIN)
+
+
+REPORT_PLUGIN = "kafka_patterns_contracts_report"
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:

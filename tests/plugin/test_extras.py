@@ -45,8 +45,8 @@ def test_kafka_contracts_without_its_extra_is_a_usage_error(pytester: pytest.Pyt
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--kafka-contracts", ".")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     assert (
-        "--kafka-contracts needs the [contracts] extra (jsonschema, PyYAML, redis not "
-        "installed): pip install 'pytest-kafka-patterns[contracts]'"
+        "--kafka-contracts needs the [contracts] extra (jsonschema, PyYAML, redis, "
+        "hypothesis-jsonschema not installed): pip install 'pytest-kafka-patterns[contracts]'"
     ) in result.stderr.str()
 
 

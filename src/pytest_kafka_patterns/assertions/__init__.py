@@ -12,7 +12,7 @@ from .delivery import assert_delivered
 from .dlq import assert_routed_to_dlq
 from .effects import assert_exactly_once_effect
 from .groups import assert_group_caught_up
-from .ids import event_id_of, norm_id, order_id_of
+from .ids import event_id_of, id_at, norm_id, order_id_of
 from .no_more import assert_no_more_records, expect_no_more
 from .ordering import assert_ordered_by_key
 from .waiting import eventually
@@ -27,6 +27,7 @@ __all__ = [
     "event_id_of",
     "eventually",
     "expect_no_more",
+    "id_at",
     "norm_id",
     "order_id_of",
 ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from ..paths import MISSING, field_at
 from ..records import Record
 
 #: Extracts an id from a record, an event dict or an id; ``None`` when there is none.
@@ -46,6 +47,24 @@ def event_id_of(item: Any) -> str | None:
         # JSON (poison): such a record is identified by its value
         return norm_id(value)
     return None
+
+
+def id_at(path: str) -> IdOf:
+    """An ``id_of`` reading the dotted ``path`` (e.g. ``"payment_id"``, ``"meta.id"``) of a
+    record's value or of an event dict; a str/bytes/int is the id itself (as for
+    :func:`event_id_of`). ``id_at("event_id")`` behaves as :func:`event_id_of`."""
+
+    def id_of(item: Any) -> str | None:
+        value = _payload(item)
+        if isinstance(value, Mapping):
+            found = field_at(value, path)
+            return None if found is MISSING else norm_id(found)
+        if isinstance(value, str | bytes | bytearray) or (value is item and isinstance(value, int)):
+            return norm_id(value)
+        return None
+
+    id_of.__name__ = f"id_at({path!r})"
+    return id_of
 
 
 def order_id_of(item: Any) -> str | None:

@@ -3,6 +3,9 @@
 * :mod:`.model`: load and validate a contract file (:func:`load_contract`);
 * :mod:`.messages`: check records against the contract, field by field
   (:func:`check_messages`, :func:`violations`);
+* :mod:`.sources`: where a contract's events come from (generated from its schemas, a
+  factory, a file, the guide's order events), each checked before the run;
+* :mod:`.report`: the JSON report per contract run (``--kafka-contracts-report``);
 * :mod:`.harness` and :mod:`.runner`: run the consumer in a killable subprocess;
 * :mod:`.scenarios`: fault scenarios and the guarantee checks (:func:`run_scenario`,
   :data:`SCENARIOS`, :func:`register_scenario`);

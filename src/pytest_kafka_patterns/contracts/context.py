@@ -1,6 +1,6 @@
 """What a scenario runs with: :class:`ScenarioContext` (produce, start consumers, wait,
-check the guarantee), its :class:`Timeline` and :class:`ScenarioResult`, and the seeded
-events it produces.
+check the guarantee), its :class:`Timeline` and :class:`ScenarioResult`. Its events come
+from the contract's source (:mod:`.sources`).
 
 The scenarios themselves build on this module: the built-in ones in :mod:`.scenarios`,
 the group and network faults in :mod:`.fault_scenarios`; :mod:`.scenarios` lists them all.
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import random
 import time
-import uuid
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -24,13 +23,14 @@ from ..assertions import (
     assert_delivered,
     assert_exactly_once_effect,
     assert_ordered_by_key,
+    id_at,
 )
 from ..assertions.formatting import printable
 from ..clients import new_producer
+from ..paths import MISSING, field_at
 from ..reading import Record, committed_offsets, high_watermarks, read_topic
 from ..waiting import any_result, poll
 from .harness import ConsumerProcess, Harness, HarnessEnv, heartbeat_seconds, session_seconds
-from .messages import field_at
 from .model import Contract
 from .runner import RunnerConfig
 
@@ -93,38 +93,6 @@ class ScenarioResult:
             raise AssertionError(self.report())
 
 
-def make_events(rng: random.Random, count: int) -> list[dict[str, Any]]:
-    """``count`` order events from ``rng``: per order an ``order.created``, then an
-    ``order.status_changed`` (so each key has a history whose order matters)."""
-    orders = max(1, count // 2)
-    ids = [f"order_{rng.getrandbits(32):08x}" for _ in range(orders)]
-    events: list[dict[str, Any]] = []
-    stamp = "2026-01-01T00:00:00"
-    for index in range(count):
-        order_id = ids[index % orders]
-        event_id = str(uuid.UUID(int=rng.getrandbits(128), version=4))
-        if index < orders:
-            quantity = rng.randint(1, 3)
-            price = round(rng.uniform(1, 100), 2)
-            data: dict[str, Any] = {
-                "order_id": order_id,
-                "user_id": f"user_{rng.randint(1, 50)}",
-                "items": [{"product_id": f"prod_{rng.randint(1, 9)}", "name": "Widget",
-                           "price": price, "quantity": quantity}],
-                "total": round(price * quantity, 2),
-                "status": "pending",
-                "created_at": stamp,
-            }
-            events.append({"event_type": "order.created", "event_id": event_id,
-                           "timestamp": stamp, "data": data})
-        else:
-            data = {"order_id": order_id, "status": rng.choice(["confirmed", "shipped"]),
-                    "updated_at": stamp}
-            events.append({"event_type": "order.status_changed", "event_id": event_id,
-                           "timestamp": stamp, "data": data})
-    return events
-
-
 @dataclass
 class ScenarioContext:
     """Everything a scenario needs; helpers produce, start consumers, wait and check."""
@@ -168,9 +136,19 @@ class ScenarioContext:
         (the usual source of a redelivery). It was a fixed 0.3 s."""
         return heartbeat_seconds(self.env.consumer_defaults)
 
-    def key_of(self, event: dict[str, Any]) -> str:
-        path = self.contract.key_equals or "data.order_id"
-        return str(field_at(event, path))
+    def key_of(self, event: dict[str, Any]) -> str | None:
+        """The record key of ``event``: the value at the contract's key path, as a
+        string; None when the contract has no key rule."""
+        path = self.contract.key_path
+        if path is None:
+            return None
+        found = field_at(event, path)
+        return None if found is MISSING else str(found)
+
+    def id_of(self, event: Any) -> str | None:
+        """The id of an event dict, a record (its value) or an effect (an id)."""
+        ident: str | None = id_at(self.contract.id_field)(event)
+        return ident
 
     def produce(self, events: Sequence[dict[str, Any]], note: str = "") -> None:
         producer = new_producer(self.env.bootstrap_servers)
@@ -195,7 +173,8 @@ class ScenarioContext:
             redis_url=self.env.redis_url,
             effects_key=self.effects_key,
             consumer_overrides=dict(self.env.consumer_defaults),
-            poison=frozenset(str(event["event_id"]) for event in self.poison),
+            poison=frozenset(str(self.id_of(event)) for event in self.poison),
+            id_field=self.contract.id_field,
             poison_failures=self.poison_failures,
             retry_topic=self.retry_topic,
             dlq_topic=self.dlq_topic,
@@ -218,14 +197,14 @@ class ScenarioContext:
     def _permanent_poison(self) -> set[str]:
         if self.poison_failures != 0:
             return set()
-        return {str(e["event_id"]) for e in self.poison}
+        return {str(self.id_of(e)) for e in self.poison}
 
     def acted_on(self) -> list[dict[str, Any]]:
         """The events that must have an effect (the contract's ``acts_on``)."""
         return [e for e in self.events if self.contract.acts_on_event(e)]
 
     def _expected_ids(self) -> set[str]:
-        return {str(e["event_id"]) for e in self.acted_on()} - self._permanent_poison()
+        return {str(self.id_of(e)) for e in self.acted_on()} - self._permanent_poison()
 
     def _caught_up(self) -> bool:
         try:
@@ -325,34 +304,36 @@ class ScenarioContext:
         """The contract's guarantee, over the effects recorded so far."""
         effects = self.effects()
         permanent = self._permanent_poison()
-        expected = [e for e in self.acted_on() if str(e["event_id"]) not in permanent]
+        expected = [e for e in self.acted_on() if str(self.id_of(e)) not in permanent]
+        id_of = id_at(self.contract.id_field)
         # An effect of anything else (an ignored event type, permanent poison) is wrong too.
         try:
             if self.contract.delivery == "effectively-once":
-                assert_exactly_once_effect(effects, expected, allow_extra=False)
+                assert_exactly_once_effect(effects, expected, id_of=id_of, allow_extra=False)
             else:
-                assert_delivered(effects, expected, exactly_once=False, allow_extra=False)
+                assert_delivered(effects, expected, id_of=id_of, exactly_once=False,
+                                 allow_extra=False)
         except AssertionError as exc:
             notes = self.unwanted_effects_notes(effects, expected)
             if not notes:
                 raise
             raise AssertionError("\n".join([str(exc), *notes])) from None
         if self.contract.ordering:
-            by_id = {str(e["event_id"]): e for e in self.acted_on()}
+            by_id = {str(self.id_of(e)): e for e in self.acted_on()}
             first: list[Record] = []
             for ident in dict.fromkeys(effects):  # first effect of each event, in order
                 if ident in by_id:
                     event = by_id[ident]
                     first.append(Record("effects", 0, len(first), self.key_of(event), event))
-            assert_ordered_by_key(first, expected=self.acted_on())
+            assert_ordered_by_key(first, expected=self.acted_on(), id_of=id_of)
 
     def unwanted_effects_notes(
         self, effects: Sequence[str], expected: Sequence[dict[str, Any]]
     ) -> list[str]:
         """Name what the effects of events that must have none were: event types outside
         ``acts_on`` (with counts), and permanent poison."""
-        wanted = {str(event["event_id"]) for event in expected}
-        produced = {str(event["event_id"]): event for event in self.events}
+        wanted = {str(self.id_of(event)) for event in expected}
+        produced = {str(self.id_of(event)): event for event in self.events}
         poison = self._permanent_poison()
         outside: Counter[str] = Counter()
         poisoned = 0
@@ -363,7 +344,7 @@ class ScenarioContext:
             if ident in poison:
                 poisoned += 1
             elif not self.contract.acts_on_event(event):
-                outside[str(event.get("event_type"))] += 1
+                outside[str(self.contract.event_type_of(event))] += 1
         notes = []
         if outside:
             acts_on = ", ".join(self.contract.acts_on or ())

@@ -1,7 +1,8 @@
 """Message contracts: do a producer's records match what a consumer's contract expects?
 
 Each record is checked for the key rule (present; equal to a value field), the required
-headers, and its value against the JSON Schema of its ``event_type``. Problems are
+headers, and its value against the JSON Schema of its event type (the field the contract
+names in ``event_type_field``, ``event_type`` by default). Problems are
 reported field by field: where (``data.total``), what is wrong, and the value found.
 """
 
@@ -14,10 +15,9 @@ from typing import Any
 import jsonschema
 
 from ..assertions import formatting
+from ..paths import MISSING, field_at
 from ..records import last_header
 from .model import Contract
-
-MISSING = object()
 
 
 @dataclass(frozen=True)
@@ -31,15 +31,6 @@ class Violation:
     def __str__(self) -> str:
         shown = "" if self.value is MISSING else f" (value: {formatting.show(self.value)})"
         return f"{self.path}: {self.problem}{shown}"
-
-
-def field_at(value: Any, dotted: str) -> Any:
-    """``value["data"]["order_id"]`` for ``"data.order_id"``; :data:`MISSING` if absent."""
-    for part in dotted.split("."):
-        if not isinstance(value, Mapping) or part not in value:
-            return MISSING
-        value = value[part]
-    return value
 
 
 def _text(raw: Any) -> Any:
@@ -83,14 +74,14 @@ def violations(
     if not isinstance(value, Mapping):
         found.append(Violation("value", "is not a JSON object", value))
         return found
-    event_type = value.get("event_type")
+    event_type = field_at(value, contract.event_type_field)
     if not contract.schemas:
         return found
     schema = contract.schemas.get(event_type) if isinstance(event_type, str) else None
     if schema is None:
         known = ", ".join(sorted(contract.schemas))
-        found.append(Violation("event_type", f"no schema in the contract (known: {known})",
-                               event_type if event_type is not None else MISSING))
+        found.append(Violation(contract.event_type_field,
+                               f"no schema in the contract (known: {known})", event_type))
         return found
     validator = jsonschema.Draft202012Validator(schema)
     for error in sorted(validator.iter_errors(value), key=lambda e: list(e.absolute_path)):

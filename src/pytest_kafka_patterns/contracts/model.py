@@ -10,12 +10,30 @@ and every problem is reported with its path in the file::
       "topics": ["orders"],
       "produces": [],
       "key": {"required": true, "equals": "data.order_id"},
+      "event_type_field": "event_type",
+      "id_field": "event_id",
+      "events": {"generate": {"keys": 5}},
       "headers": {"required": []},
       "schemas": {"order.created": "schemas/order.created.json"},
       "guarantee": {"delivery": "at-least-once", "ordering": "per-key",
                     "acts_on": ["order.created", "order.status_changed"]},
       "faults": {"events": 20, "crash_points": 5, "poison": 2, "supervised": false}
     }
+
+The guide's event shape is the default: ``event_type_field`` (dotted path of the field
+naming an event's type, default ``event_type``), ``id_field`` (of its unique id, default
+``event_id``) and ``key.equals`` (the value field the record key must equal, default
+``data.order_id`` for the guide's order events). ``events`` says where the scenarios'
+events come from (absent: the guide's order events, see :mod:`.sources`):
+
+* ``{"generate": {"types": {"payment.captured": 3, ...}, "keys": 5}}``: generated from the
+  contract's own JSON Schemas with hypothesis-jsonschema, seeded; ``types`` weighs the
+  event types (default: every schema, equally), ``keys`` is how many distinct key values
+  the events share (default: a quarter of the events);
+* ``{"factory": "module:callable"}``: ``callable(rng: random.Random, count: int) ->
+  list[dict]``, or a factory_boy ``Factory`` (``build_batch(count)``, seeded);
+* ``{"file": "path"}``: a JSON array or JSON Lines file of events (relative to the
+  contract file); all of its events are used, whatever ``faults.events`` says.
 """
 
 from __future__ import annotations
@@ -29,9 +47,16 @@ from typing import Any
 
 import jsonschema
 
+from ..paths import MISSING, field_at
+
 CONTRACT_SUFFIXES = (".contract.json", ".contract.yaml", ".contract.yml")
 
 DELIVERY = ("at-least-once", "effectively-once")
+
+#: A dotted path into an event: ``data.order_id``.
+DOTTED = r"^[^.]+(\.[^.]+)*$"
+#: The guide's order events: their key rule when the contract names none.
+ORDER_KEY = "data.order_id"
 
 #: The JSON Schema every contract file must satisfy.
 CONTRACT_SCHEMA: dict[str, Any] = {
@@ -59,6 +84,28 @@ CONTRACT_SCHEMA: dict[str, Any] = {
             "properties": {
                 "required": {"type": "boolean"},
                 "equals": {"type": "string", "minLength": 1},
+            },
+        },
+        "event_type_field": {"type": "string", "pattern": DOTTED},
+        "id_field": {"type": "string", "pattern": DOTTED},
+        "events": {
+            "type": "object",
+            "additionalProperties": False,
+            "minProperties": 1,
+            "maxProperties": 1,
+            "properties": {
+                "generate": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "properties": {
+                        "types": {"type": "object", "minProperties": 1,
+                                  "additionalProperties": {"type": "number",
+                                                           "exclusiveMinimum": 0}},
+                        "keys": {"type": "integer", "minimum": 1},
+                    },
+                },
+                "factory": {"type": "string", "pattern": r"^[\w.]+:[\w.]+$"},
+                "file": {"type": "string", "minLength": 1},
             },
         },
         "headers": {
@@ -120,6 +167,24 @@ class Dlq:
 
 
 @dataclass(frozen=True)
+class EventSource:
+    """Where a contract's events come from (see the module docstring): ``kind`` is
+    ``orders`` (the guide's order events), ``generate``, ``factory`` or ``file``."""
+
+    kind: str = "orders"
+    target: str | None = None
+    """``factory``: the ``module:callable`` spec; ``file``: the path (resolved against
+    the contract file's directory)."""
+    types: Mapping[str, float] | None = None
+    """``generate``: weight per event type (None: every schema, equally)."""
+    keys: int | None = None
+    """``generate``: distinct key values (None: a quarter of the events, at least 1)."""
+
+    def describe(self) -> str:
+        return self.kind if self.target is None else f"{self.kind} {self.target}"
+
+
+@dataclass(frozen=True)
 class Faults:
     """How hard the scenarios push: event count, crash points, poison events, seed."""
 
@@ -156,6 +221,31 @@ class Contract:
     """Topics the consumer writes to (the harness creates them per scenario)."""
     path: Path | None = None
     description: str = ""
+    event_type_field: str = "event_type"
+    """Dotted path of the field naming an event's type (the key of ``schemas``)."""
+    id_field: str = "event_id"
+    """Dotted path of an event's unique id (what effects record, what poison names)."""
+    events: EventSource = field(default_factory=EventSource)
+
+    @property
+    def key_path(self) -> str | None:
+        """The value field a record's key is: ``key.equals``, else ``data.order_id`` for
+        the guide's order events, else None (records are produced without a key)."""
+        if self.key_equals:
+            return self.key_equals
+        return ORDER_KEY if self.events.kind == "orders" else None
+
+    def event_type_of(self, event: Any) -> Any:
+        """The value at ``event_type_field`` (None when absent)."""
+        found = field_at(event, self.event_type_field)
+        return None if found is MISSING else found
+
+    def id_of(self, event: Any) -> str | None:
+        """The id at ``id_field`` as a string (None when absent): an event dict, or a
+        record (its value)."""
+        value = event if isinstance(event, Mapping) else getattr(event, "value", event)
+        found = field_at(value, self.id_field)
+        return None if found is MISSING or found is None else str(found)
 
     def with_consumer(
         self, callable: str | None = None, *, command: Sequence[str] | None = None
@@ -170,8 +260,8 @@ class Contract:
         return replace(self, faults=replace(self.faults, **changes))
 
     def acts_on_event(self, event: Mapping[str, Any]) -> bool:
-        """Whether ``event`` must have an effect (its ``event_type`` is in ``acts_on``)."""
-        return self.acts_on is None or event.get("event_type") in self.acts_on
+        """Whether ``event`` must have an effect (its type is in ``acts_on``)."""
+        return self.acts_on is None or self.event_type_of(event) in self.acts_on
 
 
 def _problems(schema: Mapping[str, Any], document: Any) -> list[str]:
@@ -249,6 +339,13 @@ def parse_contract(document: Any, *, path: Path | None = None) -> Contract:
             f"{origin}: {len(problems)} problem(s)\n" + "\n".join(f"  {p}" for p in problems)
         )
     base = path.parent if path else None
+    events = _event_source(document, base)
+    problems = _source_problems(document, events)
+    if problems:
+        origin = str(path) if path else "contract"
+        raise ContractError(
+            f"{origin}: {len(problems)} problem(s)\n" + "\n".join(f"  {p}" for p in problems)
+        )
     consumer = document["consumer"]
     guarantee = document["guarantee"]
     dlq = guarantee.get("dlq")
@@ -282,7 +379,48 @@ def parse_contract(document: Any, *, path: Path | None = None) -> Contract:
             supervised=bool(faults.get("supervised", False)),
         ),
         path=path,
+        event_type_field=document.get("event_type_field", "event_type"),
+        id_field=document.get("id_field", "event_id"),
+        events=events,
     )
+
+
+def _event_source(document: Mapping[str, Any], base: Path | None) -> EventSource:
+    entry = document.get("events")
+    if not entry:
+        return EventSource()
+    if "generate" in entry:
+        options = entry["generate"]
+        types = options.get("types")
+        return EventSource("generate", types=dict(types) if types else None,
+                           keys=options.get("keys"))
+    if "factory" in entry:
+        return EventSource("factory", target=entry["factory"])
+    target = Path(entry["file"])
+    if base is not None and not target.is_absolute():
+        target = base / target
+    return EventSource("file", target=str(target))
+
+
+def _source_problems(document: Mapping[str, Any], events: EventSource) -> list[str]:
+    """What the events source needs from the rest of the contract."""
+    problems = []
+    schemas = document.get("schemas", {})
+    if events.kind == "generate":
+        if not schemas:
+            problems.append("events/generate: needs schemas (one JSON Schema per event type "
+                            "to generate from)")
+        unknown = sorted(set(events.types or ()) - set(schemas))
+        if unknown and schemas:
+            problems.append(f"events/generate/types: no schema for {', '.join(unknown)} "
+                            f"(known: {', '.join(sorted(schemas))})")
+    if events.kind == "file" and not Path(str(events.target)).is_file():
+        problems.append(f"events/file: no such file {events.target}")
+    ordered = document["guarantee"].get("ordering") == "per-key"
+    if events.kind != "orders" and ordered and not document.get("key", {}).get("equals"):
+        problems.append('key/equals: ordering "per-key" needs the key rule for events that '
+                        "are not the guide's order events (e.g. \"equals\": \"account_id\")")
+    return problems
 
 
 def load_contract(path: str | Path) -> Contract:

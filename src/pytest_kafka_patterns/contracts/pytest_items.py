@@ -20,6 +20,7 @@ from ..config import KafkaSettings
 from ..fixtures import SETTINGS_KEY
 from .harness import HarnessEnv, contract_consumer_settings
 from .model import Contract, ContractError, load_contract
+from .report import item_property, result_property
 from .scenarios import ScenarioResult, run_contract, scenario_names
 
 OPTION = "--kafka-contracts"
@@ -77,6 +78,13 @@ def warn_on_notes(results: Iterable[ScenarioResult]) -> None:
 class ContractFile(pytest.File):
     """A contract file: one item per scenario it asks for."""
 
+    def _shown_path(self) -> Path:
+        """The file relative to the rootdir (as CI shows it), else as it is."""
+        try:
+            return self.path.relative_to(self.config.rootpath)
+        except ValueError:
+            return self.path
+
     def collect(self) -> Iterable[pytest.Item]:
         try:
             contract = load_contract(self.path)
@@ -84,17 +92,23 @@ class ContractFile(pytest.File):
             names = scenario_names(contract, settings.kafka.backend if settings else None)
         except (ContractError, ValueError) as exc:
             raise self.CollectError(f"invalid contract: {exc}") from None
+        consumer = contract.callable or " ".join(contract.command or ())
         for name in names:
-            yield pytest.Function.from_parent(
+            item = pytest.Function.from_parent(
                 self, name=name, callobj=_scenario_test(contract, name)
             )
+            item.user_properties.append(item_property(contract.name, self._shown_path(),
+                                                      consumer, name))
+            yield item
 
 
 def _scenario_test(contract: Contract, name: str) -> Callable[[pytest.FixtureRequest], None]:
     def test(request: pytest.FixtureRequest) -> None:
         results = run_contract(contract, harness_env(request), names=[name],
                                run_seed=run_seed(request.config))
+        backend = getattr(request.getfixturevalue("kafka_broker"), "backend", None)
         for result in results:
+            request.node.user_properties.append(result_property(result, backend))
             print(result.report())
         warn_on_notes(results)
         if not all(result.passed for result in results):

@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from importlib import import_module
 from typing import Any
 
+from ..paths import MISSING, field_at
+
 PREFIX = "KAFKA_CONTRACT_"
 
 
@@ -48,6 +50,9 @@ class RunnerConfig:
     crash_after: int | None = None
     output_topics: tuple[str, ...] = ()
     """The scenario's topics for the contract's ``produces``, in the same order."""
+    id_field: str = "event_id"
+    """The contract's ``id_field``: the dotted path of an event's id (what an effect
+    records and what :attr:`poison` lists)."""
     stop: threading.Event = field(default_factory=threading.Event)
     _redis: Any = None
 
@@ -64,13 +69,14 @@ class RunnerConfig:
             redis_url=get("REDIS_URL"),
             effects_key=get("EFFECTS_KEY"),
             consumer_overrides=json.loads(get("CONSUMER_CONFIG", "{}")),
-            poison=frozenset(filter(None, get("POISON").split(","))),
+            poison=frozenset(json.loads(get("POISON", "[]"))),
             poison_failures=int(get("POISON_FAILURES", "0")),
             retry_topic=get("RETRY_TOPIC") or None,
             dlq_topic=get("DLQ_TOPIC") or None,
             max_retries=int(get("MAX_RETRIES", "0")),
             crash_after=int(crash) if crash else None,
             output_topics=tuple(filter(None, get("OUTPUT_TOPICS").split(","))),
+            id_field=get("ID_FIELD", "event_id"),
         )
 
     def to_env(self) -> dict[str, str]:
@@ -82,13 +88,14 @@ class RunnerConfig:
             "REDIS_URL": self.redis_url,
             "EFFECTS_KEY": self.effects_key,
             "CONSUMER_CONFIG": json.dumps(dict(self.consumer_overrides)),
-            "POISON": ",".join(sorted(self.poison)),
+            "POISON": json.dumps(sorted(self.poison)),  # ids may hold commas
             "POISON_FAILURES": str(self.poison_failures),
             "RETRY_TOPIC": self.retry_topic or "",
             "DLQ_TOPIC": self.dlq_topic or "",
             "MAX_RETRIES": str(self.max_retries),
             "CRASH_AFTER": "" if self.crash_after is None else str(self.crash_after),
             "OUTPUT_TOPICS": ",".join(self.output_topics),
+            "ID_FIELD": self.id_field,
         }
         return {PREFIX + name: value for name, value in values.items()}
 
@@ -108,16 +115,22 @@ class RunnerConfig:
     def check_poison(self, event: Any) -> None:
         """Raise :class:`PoisonError` if ``event`` is poisoned (and, for a transient
         poison, still within its failing attempts)."""
-        event_id = str(event.get("event_id")) if isinstance(event, Mapping) else ""
+        event_id = self.id_of(event)
         if event_id not in self.poison:
             return
         attempt = int(self.redis.hincrby(self.attempts_key, event_id, 1))
         if self.poison_failures == 0 or attempt <= self.poison_failures:
             raise PoisonError(f"poison event {event_id} (attempt {attempt})")
 
+    def id_of(self, event: Any) -> str:
+        """The id of ``event`` (a dict) at :attr:`id_field`, as a string; ``""`` when it
+        has none."""
+        found = field_at(event, self.id_field)
+        return "" if found is MISSING or found is None else str(found)
+
     def record_effect(self, event: Any) -> None:
-        """Record one effect of ``event`` (its ``event_id``), then maybe crash."""
-        length = self.redis.rpush(self.effects_key, str(event.get("event_id")))
+        """Record one effect of ``event`` (its id at :attr:`id_field`), then maybe crash."""
+        length = self.redis.rpush(self.effects_key, self.id_of(event))
         self.after_effect(int(length))
 
     def after_effect(self, count: int | None = None) -> None:

@@ -28,12 +28,13 @@ from pathlib import Path
 
 import redis
 
-from ..assertions import assert_routed_to_dlq
+from ..assertions import assert_routed_to_dlq, id_at
 from ..waiting import poll
 from . import fault_scenarios
-from .context import ScenarioContext, ScenarioResult, Timeline, make_events
+from .context import ScenarioContext, ScenarioResult, Timeline
 from .harness import ConsumerProcess, Harness, HarnessEnv
 from .model import Contract
+from .sources import contract_events, make_events
 
 __all__ = [
     "SCENARIOS",
@@ -138,16 +139,24 @@ def poison(ctx: ScenarioContext) -> None:
     ctx.poison = ctx.rng.sample(candidates, count)
     ctx.poison_failures = 0 if ctx.contract.dlq else 1
     kind = "every attempt" if ctx.poison_failures == 0 else "the first attempt"
-    ids = ", ".join(str(e["event_id"]) for e in ctx.poison)
+    ids = ", ".join(str(ctx.contract.id_of(e)) for e in ctx.poison)
     ctx.timeline.add(f"poisoned {count} event(s), failing {kind}: {ids}")
     ctx.produce(ctx.events)
     ctx.finish(ctx.start())
+    checked = {raw.decode() for raw in ctx.redis.hkeys(ctx.runner_config().attempts_key)}
+    unchecked = [str(ctx.contract.id_of(e)) for e in ctx.poison
+                 if str(ctx.contract.id_of(e)) not in checked]
+    if unchecked:
+        ctx.timeline.add(f"{POISON_UNCHECKED}: {', '.join(unchecked)} (does the runner call "
+                         f"config.check_poison(event) with events that hold the contract's "
+                         f"id_field {ctx.contract.id_field}?)")
     dlq = ctx.dlq_records()
     if ctx.dlq_topic:
         ctx.timeline.add(f"{len(dlq)} record(s) in the DLQ {ctx.dlq_topic}")
     ctx.check_guarantee()
     if ctx.contract.dlq is not None and ctx.poison_failures == 0:
         assert_routed_to_dlq(dlq, ctx.poison, processed=ctx.effects(),
+                             id_of=id_at(ctx.contract.id_field),
                              max_retries=ctx.contract.dlq.max_retries)
 
 
@@ -217,7 +226,7 @@ def _context(contract: Contract, name: str, env: HarnessEnv, seed: int,
         contract=contract, env=env, harness=harness, seed=seed, rng=rng, timeline=timeline,
         topic=topic, group_id=f"contract-{contract.name}-{name}-{token}",
         effects_key=f"contract:{token}:effects", redis=client,
-        events=make_events(rng, contract.faults.events),
+        events=contract_events(contract, rng),
         retry_topic=retry_topic, dlq_topic=dlq_topic, output_topics=outputs,
     )
     try:
@@ -248,12 +257,14 @@ def run_scenario(
                             time.monotonic() - timeline.started, error)
     if result.passed:
         result.notes += [re.sub(r"^\s*[\d.]+s\s+", "", entry) for entry in timeline.entries
-                         if WAIT_RAN_OUT in entry]
+                         if WAIT_RAN_OUT in entry or POISON_UNCHECKED in entry]
     return result
 
 
 #: The timeline entry :meth:`ScenarioContext.finish` writes when its wait ran out.
 WAIT_RAN_OUT = "did not finish the work in"
+#: The timeline entry of a poison scenario whose poison never reached ``check_poison``.
+POISON_UNCHECKED = "poison not injected, never checked"
 
 
 def flag_slow(contract: str, results: Sequence[ScenarioResult]) -> None:
