@@ -25,7 +25,8 @@ import os
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+
+import pytest
 
 from .harness import HarnessEnv
 from .model import Contract
@@ -75,7 +76,7 @@ ONE_BY_ONE_OPTION = "--kafka-contracts-one-by-one"
 ONE_BY_ONE_DEST = "kafka_contracts_one_by_one"
 
 
-def side_by_side(config: Any) -> bool:
+def side_by_side(config: pytest.Config) -> bool:
     """Whether the items of a contract file share one side-by-side run in this process.
 
     Not under pytest-xdist (a worker does not know which items it will get; there the
@@ -113,15 +114,15 @@ class SharedRuns:
             return self._results.pop((key, name))
 
 
-_RUNS: dict[int, SharedRuns] = {}
+_RUNS_KEY: pytest.StashKey[SharedRuns] = pytest.StashKey()
 
 
-def shared_result(request: Any, contract: Contract, name: str,
+def shared_result(request: pytest.FixtureRequest, contract: Contract, name: str,
                   make_env: Callable[[], HarnessEnv], run_seed: int | None) -> ScenarioResult:
     """For the pytest item of scenario ``name`` (``request`` is its fixture request):
     its result from the side-by-side run of the scenarios of its contract file that this
     session runs (after ``-k`` and other deselection)."""
-    runs = _RUNS.setdefault(id(request.config), SharedRuns())
+    runs = request.config.stash.setdefault(_RUNS_KEY, SharedRuns())
     parent = request.node.parent
     wanted = [item.name for item in request.session.items if item.parent is parent]
 
