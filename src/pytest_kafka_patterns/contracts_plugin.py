@@ -40,6 +40,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="collect consumer contract files (*.contract.json) under PATH into tests, one "
         "per fault scenario (repeatable)",
     )
+    group.addoption(
+        "--kafka-contracts-one-by-one", dest="kafka_contracts_one_by_one",
+        action="store_true", default=False,
+        help="run each contract scenario on its own, not the scenarios of a contract file "
+        "side by side (a thread each; the default without xdist): for a consumer that "
+        "cannot run several copies at once",
+    )
 
 
 @pytest.hookimpl(trylast=True)  # after the core has resolved the settings

@@ -170,19 +170,38 @@ class SharedService:
             return None
         return owner_died_message(self.name, self._owner_name)
 
-    def _others_alive(self, me: ProcessId) -> list[ProcessId]:
-        if self.controller is not None and not self.controller.alive():
-            return []  # the run is over: its workers are on their way out
+    def _retire_if_alone(self, me: ProcessId, *, force: bool = False) -> bool:
+        """Under the lock: when no other user is alive, take the record down and say so.
+
+        Checking and retiring in one locked step closes a race: a worker that is slow to
+        start (its first test that needs the service comes late) could otherwise register
+        after the owner's last check and be handed a service that is being stopped
+        ("connection refused" in its set-up). Once the record is gone, a latecomer starts
+        a service of its own.
+        """
         with self._locked():
             state = self._read() or {}
-        users = [ProcessId.from_dict(u) for u in state.get("users", [])]
-        return [u for u in users if u is not None and u != me and u.alive()]
+            controller_gone = self.controller is not None and not self.controller.alive()
+            users = [ProcessId.from_dict(u) for u in state.get("users", [])]
+            if not force and not controller_gone and any(
+                u is not None and u != me and u.alive() for u in users
+            ):
+                return False
+            if ProcessId.from_dict(state.get("owner")) == me:
+                self._unlink_state()  # a latecomer's own service, started since, stays
+            return True
+
+    def _unlink_state(self) -> None:
+        with contextlib.suppress(OSError):
+            self._state_path.unlink(missing_ok=True)
 
     def release(self) -> None:
         """Drop this process's claim; the owner waits for the others, then stops it.
 
         The owner waits at most :attr:`release_timeout` seconds; a user that died (even
-        one still a zombie) or a controller that died ends the wait at once.
+        one still a zombie) or a controller that died ends the wait at once. The owner
+        removes the shared record under the lock before it stops the service, so no
+        worker can start using a service on its way out.
         """
         me = ProcessId.of(os.getpid())
         with self._locked():
@@ -193,12 +212,16 @@ class SharedService:
                     self._write(state)
         if self._stop is None:
             return
+        waited = None
         try:
             waited = wait_until(
-                lambda: not self._others_alive(me), self.release_timeout, interval=_POLL
+                lambda: self._retire_if_alone(me), self.release_timeout, interval=_POLL
             )
         finally:
-            self._stop_now()
+            if waited is None:
+                with contextlib.suppress(KafkaPatternsError):
+                    self._retire_if_alone(me, force=True)
+            self._stop_now(unlink=False)
         if waited is None:
             raise SharedServiceError(
                 f"stopped the shared {self.name} after waiting {self.release_timeout:g} s for "
@@ -206,12 +229,12 @@ class SharedService:
                 "(look for a hanging test)."
             )
 
-    def _stop_now(self) -> None:
+    def _stop_now(self, *, unlink: bool = True) -> None:
         stop, self._stop = self._stop, None
         if stop is not None:
             try:
                 stop()
             finally:
-                with contextlib.suppress(OSError):
-                    self._state_path.unlink(missing_ok=True)
+                if unlink:
+                    self._unlink_state()
 

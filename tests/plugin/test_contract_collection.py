@@ -122,3 +122,25 @@ def test_marker_and_fixture(pytester, plugin_args):
     result = pytester.runpytest(*plugin_args, *LOCAL_BACKENDS, "--strict-markers")
     result.assert_outcomes(passed=3)
     assert no_consumers_left()
+
+
+@pytest.mark.parametrize("one_by_one", [False, True], ids=["side-by-side", "one-by-one"])
+def test_each_item_gets_its_own_scenarios_verdict_side_by_side_or_not(
+    pytester, plugin_args, one_by_one
+):
+    """The items of a contract file share one side-by-side run (a thread per scenario)
+    unless --kafka-contracts-one-by-one: either way each item passes or fails with its
+    own scenario's result and report."""
+    path = pytester.path / "naive.contract.json"
+    path.write_text(json.dumps(small_contract("naive_email_service", ["poison", "crash"])))
+    extra = ["--kafka-contracts-one-by-one"] if one_by_one else []
+    result = pytester.runpytest(*plugin_args, *LOCAL_BACKENDS, "--kafka-contracts", str(path),
+                                "-rA", *extra)
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines([
+        "*contract 'small', scenario 'poison' FAILED in * s (seed 11; reproduce with*",
+        "*assert_delivered: 1 of 6 expected event(s) missing*",
+    ])
+    result.stdout.fnmatch_lines(["PASSED *naive.contract.json::crash*"])
+    result.stdout.fnmatch_lines(["FAILED *naive.contract.json::poison*"])
+    assert no_consumers_left()

@@ -202,3 +202,20 @@ def test_the_owner_waits_for_a_live_user_before_stopping(tmp_path) -> None:
     finally:
         live.kill()
         live.wait()
+
+
+def test_a_worker_that_comes_while_the_owner_stops_gets_a_service_of_its_own(tmp_path) -> None:
+    """A slow worker whose first test needing the service comes after the owner's last
+    check was handed the service being stopped ("connection refused" at its set-up,
+    seen under ``-n 2``): the owner now takes the record down, under the lock, before it
+    stops the service, and leaves the latecomer's own record in place."""
+    late: list[str] = []
+
+    def stop_old() -> None:  # the owner is stopping its service when the latecomer comes
+        late.append(SharedService(tmp_path, "svc").acquire(lambda: ("new", lambda: None)))
+
+    owner = SharedService(tmp_path, "svc")
+    assert owner.acquire(lambda: ("old", stop_old)) == "old"
+    owner.release()
+    assert late == ["new"], "the latecomer was handed the service on its way out"
+    assert json.loads((tmp_path / "svc.json").read_text())["description"] == "new"

@@ -18,6 +18,7 @@ import pytest
 
 from ..config import KafkaSettings
 from ..fixtures import SETTINGS_KEY
+from . import parallel
 from .harness import HarnessEnv, contract_consumer_settings
 from .model import Contract, ContractError, load_contract
 from .report import item_property, result_property
@@ -104,8 +105,13 @@ class ContractFile(pytest.File):
 
 def _scenario_test(contract: Contract, name: str) -> Callable[[pytest.FixtureRequest], None]:
     def test(request: pytest.FixtureRequest) -> None:
-        results = run_contract(contract, harness_env(request), names=[name],
-                               run_seed=run_seed(request.config))
+        if parallel.side_by_side(request.config):  # the file's items share one run
+            results = [parallel.shared_result(request, contract, name,
+                                              lambda: harness_env(request),
+                                              run_seed(request.config))]
+        else:
+            results = run_contract(contract, harness_env(request), names=[name],
+                                   run_seed=run_seed(request.config))
         backend = getattr(request.getfixturevalue("kafka_broker"), "backend", None)
         for result in results:
             request.node.user_properties.append(result_property(result, backend))
