@@ -40,6 +40,9 @@ class Option:
     default: str | None = None
     choices: tuple[str, ...] | None = None
     kind: type = str
+    """``str``, ``int``, ``float`` (seconds), ``bool`` (a flag: ``--x``; env/ini ``1``,
+    ``true``, ``yes``, ``on`` or ``0``, ``false``, ``no``, ``off``) or ``list`` (a
+    repeatable flag; env ``os.pathsep``-separated, ini one per line or space-separated)."""
     maximum: float | None = None
     """Largest value allowed (numbers only); the smallest is always above zero."""
 
@@ -107,6 +110,15 @@ OPTIONS: tuple[Option, ...] = (
     Option("kafka_patterns_seed", "--kafka-patterns-seed", "PYTEST_KAFKA_PATTERNS_SEED",
            "Seed for the order-event factories (factory-boy, Faker); default: random, "
            "shown in the header.", kind=int),
+    Option("kafka_contracts", "--kafka-contracts", "PYTEST_KAFKA_CONTRACTS",
+           "Collect consumer contract files (*.contract.json, .yaml) under these paths "
+           "into tests, one per fault scenario (repeatable); given alone, runs only the "
+           "contracts.", kind=list),
+    Option("kafka_contracts_one_by_one", "--kafka-contracts-one-by-one",
+           "PYTEST_KAFKA_CONTRACTS_ONE_BY_ONE",
+           "Run each contract scenario on its own, not the scenarios of a contract file "
+           "side by side (a thread each; the default without xdist): for a consumer that "
+           "cannot run several copies at once, e.g. one that binds a fixed port.", kind=bool),
     Option("kafka_contracts_report", "--kafka-contracts-report",
            "PYTEST_KAFKA_CONTRACTS_REPORT",
            "Directory for machine-readable contract reports: one JSON file per contract "
@@ -181,10 +193,13 @@ class Settings:
     sources: Mapping[str, str] = field(default_factory=dict)
     """For each setting that is not a default: where its value came from."""
     contracts_report: Path | None = None
+    contracts: tuple[str, ...] = ()
+    """Paths whose contract files ``--kafka-contracts`` collects (none: the option is off)."""
+    contracts_one_by_one: bool = False
     """Where contract runs write their JSON reports (one file per contract)."""
 
 
-Lookup = Callable[[str], str | None]
+Lookup = Callable[[str], "str | list[str] | None"]
 
 
 def resolve(
@@ -246,20 +261,42 @@ def resolve(
         sources=sources,
         contracts_report=Path(values["kafka_contracts_report"]).expanduser()
         if values["kafka_contracts_report"] else None,
+        contracts=tuple(values["kafka_contracts"] or ()),
+        contracts_one_by_one=bool(values["kafka_contracts_one_by_one"]),
     )
 
 
-def _first_set(*candidates: tuple[str | None, str]) -> tuple[str | None, str]:
+def _first_set(
+    *candidates: tuple[str | list[str] | None, str],
+) -> tuple[str | list[str] | None, str]:
     for value, source in candidates:
-        if value is not None and value != "":
+        if value is not None and value != "" and value != []:
             return value, source
     return None, "default"
 
 
-def _convert(option: Option, raw: str | None, source: str) -> Any:
+TRUE = ("1", "true", "yes", "on")
+FALSE = ("0", "false", "no", "off")
+
+
+def _convert(option: Option, raw: str | list[str] | None, source: str) -> Any:
     if raw is None:
-        return None
+        return False if option.kind is bool else None
+    if option.kind is list:
+        if isinstance(raw, list):  # the repeatable flag, or ini lines
+            return [part for item in raw for part in str(item).split() if part]
+        separator = os.pathsep if source.startswith("$") else None
+        return [part.strip() for part in raw.split(separator) if part.strip()]
+    if isinstance(raw, list):
+        raw = " ".join(raw)
     value = raw.strip()
+    if option.kind is bool:
+        if value.lower() in TRUE:
+            return True
+        if value.lower() in FALSE:
+            return False
+        raise ConfigError(f"{source}={raw!r} is not on or off; give one of "
+                          f"{', '.join(TRUE)} or {', '.join(FALSE)}.")
     if option.choices is not None:
         value = value.lower()
         if value not in option.choices:

@@ -19,10 +19,10 @@ from . import extras, parts
 from ._kafka_quiet import import_kafka
 
 if TYPE_CHECKING:
+    from .config import Settings
     from .contracts.pytest_items import Verify
 
 OPTION = "--kafka-contracts"
-DEST = "kafka_contracts"
 MARKER = "kafka_contract"
 
 
@@ -33,22 +33,6 @@ def _items() -> Any:
     return pytest_items
 
 
-def pytest_addoption(parser: pytest.Parser) -> None:
-    group = parser.getgroup(*parts.OPTION_GROUP)  # titled, whichever part adds options first
-    group.addoption(
-        OPTION, dest=DEST, action="append", default=None, metavar="PATH",
-        help="collect consumer contract files (*.contract.json) under PATH into tests, one "
-        "per fault scenario (repeatable)",
-    )
-    group.addoption(
-        "--kafka-contracts-one-by-one", dest="kafka_contracts_one_by_one",
-        action="store_true", default=False,
-        help="run each contract scenario on its own, not the scenarios of a contract file "
-        "side by side (a thread each; the default without xdist): for a consumer that "
-        "cannot run several copies at once",
-    )
-
-
 @pytest.hookimpl(trylast=True)  # after the core has resolved the settings
 def pytest_configure(config: pytest.Config) -> None:
     parts.require_core(config, "kafka_patterns_contracts")
@@ -57,7 +41,7 @@ def pytest_configure(config: pytest.Config) -> None:
         f"{MARKER}(path): the consumer contract the verify_contract fixture checks",
     )
     _register_report(config)
-    paths = config.getoption(DEST) or []
+    paths = list(_settings(config).contracts)
     if paths:
         try:
             extras.require("contracts", OPTION)
@@ -66,6 +50,14 @@ def pytest_configure(config: pytest.Config) -> None:
     if paths and config.args_source != pytest.Config.ArgsSource.ARGS:
         # `pytest --kafka-contracts PATH` alone: collect the contracts, not the test suite.
         config.args[:] = list(paths)
+
+
+def _settings(config: pytest.Config) -> Settings:
+    """The run's resolved settings (the core part resolves them before this part's
+    ``pytest_configure``, which is ``trylast``)."""
+    from .fixtures import SETTINGS_KEY
+
+    return config.stash[SETTINGS_KEY]
 
 
 def _register_report(config: pytest.Config) -> None:
@@ -86,7 +78,7 @@ REPORT_PLUGIN = "kafka_patterns_contracts_report"
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
-    if not parent.config.getoption(DEST):
+    if not _settings(parent.config).contracts:
         return None
     collector: pytest.Collector | None = _items().pytest_collect_file(file_path, parent)
     return collector

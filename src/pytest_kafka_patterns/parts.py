@@ -8,9 +8,9 @@ is registered. A part that finds itself loaded without the core (``-p no:kafka_p
 
 The parts are registered from the core's ``pytest_addhooks``, the first hook pytest calls
 on a plugin it registers, while it loads the entry points and before it parses the
-command line: the contracts part adds ``--kafka-contracts``, and options must exist
-before parsing (pytest-xdist registers its parts from ``pytest_configure``, too late for
-that). The aio part adds no options and is registered from ``pytest_configure``, once
+command line, so a part's hooks and markers exist for every phase (pytest-xdist
+registers its parts from ``pytest_configure``). Every option, the contracts' included,
+is in the core's one table (:mod:`.config`). The aio part adds no options and is registered from ``pytest_configure``, once
 pytest-asyncio's presence is known.
 """
 

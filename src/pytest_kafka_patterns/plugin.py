@@ -39,11 +39,20 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     for option in OPTIONS:
         extra = f" [env {option.env}; ini {option.ini}"
         extra += f"; default {option.default}]" if option.default else "]"
-        group.addoption(
-            option.flag, dest=option.dest, default=None, help=option.help + extra,
-            metavar=option.dest.upper() if option.choices is None else "|".join(option.choices),
-        )
-        parser.addini(option.ini, option.help, default=None)
+        metavar = option.dest.upper() if option.choices is None else "|".join(option.choices)
+        if option.kind is bool:  # a flag; the value "true" goes through the same conversion
+            group.addoption(option.flag, dest=option.dest, default=None, action="store_const",
+                            const="true", help=option.help + extra)
+        elif option.kind is list:
+            group.addoption(option.flag, dest=option.dest, default=None, action="append",
+                            metavar="PATH", help=option.help + extra)
+        else:
+            group.addoption(option.flag, dest=option.dest, default=None,
+                            help=option.help + extra, metavar=metavar)
+        if option.kind is list:
+            parser.addini(option.ini, option.help, type="linelist", default=[])
+        else:
+            parser.addini(option.ini, option.help, default=None)
 
 
 #: kafka-python's ``read_text`` warnings (see :mod:`._kafka_quiet`, which hides them at
@@ -93,6 +102,12 @@ def pytest_configure(config: pytest.Config) -> None:
     except ConfigError as exc:
         raise pytest.UsageError(f"pytest-kafka-patterns: {exc}") from None
     config.stash[fixtures.SETTINGS_KEY] = settings
+    contracts_part = "kafka_patterns_contracts"
+    if settings.contracts and config.pluginmanager.is_blocked(contracts_part):
+        source = settings.sources.get("kafka_contracts", "--kafka-contracts")
+        raise pytest.UsageError(
+            f"pytest-kafka-patterns: {source} needs the contracts part, which is disabled "
+            f"(-p no:{contracts_part}); remove one of the two.")
     config.addinivalue_line(
         "markers",
         "kafka_requires(*capabilities): skip unless the Kafka backend can do all of them "

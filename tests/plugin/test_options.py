@@ -14,6 +14,8 @@ def test_header_reports_backends_and_where_settings_came_from(
 ) -> None:
     monkeypatch.setenv("PYTEST_REDIS_BACKEND", "process")
     monkeypatch.delenv("PYTEST_KAFKA_CACHE_DIR", raising=False)  # set by tests/conftest.py
+    # The CI leg that runs the suite against a cluster sets the address in the environment.
+    monkeypatch.delenv("PYTEST_KAFKA_BOOTSTRAP_SERVERS", raising=False)
     pytester.makeini("[pytest]\nkafka_backend = external\nkafka_bootstrap_servers = ini:1\n")
     pytester.makepyfile("def test_nothing(): pass")
     result = pytester.runpytest_inprocess("--kafka-backend=embedded")
@@ -53,8 +55,9 @@ def test_options_are_listed_in_help(pytester: pytest.Pytester) -> None:
 
 
 def test_external_without_address_fails_fast_and_says_how_to_fix(
-    pytester: pytest.Pytester,
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.delenv("PYTEST_KAFKA_BOOTSTRAP_SERVERS", raising=False)
     pytester.makepyfile("def test_needs_kafka(kafka_broker): pass")
     started = time.monotonic()
     result = pytester.runpytest_inprocess("--kafka-backend=external")

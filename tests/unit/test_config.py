@@ -104,3 +104,32 @@ def test_every_option_has_a_distinct_flag_env_and_ini() -> None:
     for attribute in ("flag", "env", "ini"):
         values = [getattr(option, attribute) for option in OPTIONS]
         assert len(values) == len(set(values)), attribute
+
+
+def test_contract_paths_come_from_the_flag_the_environment_or_ini() -> None:
+    flag = resolve(lookup({"kafka_contracts": ["a", "b"]}), lookup({}),  # type: ignore[dict-item]
+                   environ={"PYTEST_KAFKA_CONTRACTS": "x"})
+    assert flag.contracts == ("a", "b")
+    assert flag.sources["kafka_contracts"] == "--kafka-contracts"
+    env = resolve(lookup({}), lookup({}),
+                  environ={"PYTEST_KAFKA_CONTRACTS": "contracts:more/contracts"})
+    assert env.contracts == ("contracts", "more/contracts")
+    ini = resolve(lookup({}), lookup({"kafka_contracts": ["c d", "e"]}),  # type: ignore[dict-item]
+                  environ={})
+    assert ini.contracts == ("c", "d", "e")
+    assert resolve(lookup({}), lookup({}), environ={}).contracts == ()
+
+
+@pytest.mark.parametrize(("raw", "expected"), [("1", True), ("TRUE", True), ("yes", True),
+                                                ("0", False), ("off", False)])
+def test_a_flag_option_reads_on_and_off_from_the_environment(raw: str, expected: bool) -> None:
+    settings = resolve(lookup({}), lookup({}),
+                       environ={"PYTEST_KAFKA_CONTRACTS_ONE_BY_ONE": raw})
+    assert settings.contracts_one_by_one is expected
+
+
+def test_a_flag_option_refuses_a_value_that_is_not_on_or_off() -> None:
+    with pytest.raises(ConfigError, match=r"PYTEST_KAFKA_CONTRACTS_ONE_BY_ONE='maybe' is not "
+                                          "on or off"):
+        resolve(lookup({}), lookup({}), environ={"PYTEST_KAFKA_CONTRACTS_ONE_BY_ONE": "maybe"})
+    assert resolve(lookup({}), lookup({}), environ={}).contracts_one_by_one is False

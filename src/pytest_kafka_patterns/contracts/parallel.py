@@ -71,11 +71,6 @@ def run_contract_parallel(
     return results
 
 
-#: ``--kafka-contracts-one-by-one``: run each scenario item on its own, as before.
-ONE_BY_ONE_OPTION = "--kafka-contracts-one-by-one"
-ONE_BY_ONE_DEST = "kafka_contracts_one_by_one"
-
-
 def side_by_side(config: pytest.Config) -> bool:
     """Whether the items of a contract file share one side-by-side run in this process.
 
@@ -85,7 +80,9 @@ def side_by_side(config: pytest.Config) -> bool:
     """
     if os.environ.get("PYTEST_XDIST_WORKER"):
         return False
-    return not config.getoption(ONE_BY_ONE_DEST, default=False)
+    from ..fixtures import SETTINGS_KEY
+
+    return not config.stash[SETTINGS_KEY].contracts_one_by_one
 
 
 class SharedRuns:

@@ -25,7 +25,6 @@ from .report import item_property, result_property
 from .scenarios import ScenarioResult, run_contract, scenario_names
 
 OPTION = "--kafka-contracts"
-DEST = "kafka_contracts"
 MARKER = "kafka_contract"
 
 
@@ -125,7 +124,8 @@ def _scenario_test(contract: Contract, name: str) -> Callable[[pytest.FixtureReq
 
 
 def contract_paths(config: pytest.Config) -> list[str]:
-    return list(config.getoption(DEST) or [])
+    """``--kafka-contracts`` paths (flag, ``$PYTEST_KAFKA_CONTRACTS`` or ini)."""
+    return list(config.stash[SETTINGS_KEY].contracts)
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> ContractFile | None:
