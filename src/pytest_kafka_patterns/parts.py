@@ -10,8 +10,8 @@ The parts are registered from the core's ``pytest_addhooks``, the first hook pyt
 on a plugin it registers, while it loads the entry points and before it parses the
 command line, so a part's hooks and markers exist for every phase (pytest-xdist
 registers its parts from ``pytest_configure``). Every option, the contracts' included,
-is in the core's one table (:mod:`.config`). The aio part adds no options and is registered from ``pytest_configure``, once
-pytest-asyncio's presence is known.
+is in the core's one table (:mod:`.config`). The aio part is registered from
+``pytest_configure``, once pytest-asyncio's presence is known.
 """
 
 from __future__ import annotations

@@ -353,14 +353,9 @@ class KafkaCluster:
                 for view in views.values()
             )
 
-        polled = poll(self._cluster_views, timeout=max(0.0, deadline - time.monotonic()),
-                      interval=0.1, done=fenced)
-        if not polled.done:
-            raise ClusterStateError(
-                f"broker {broker_id} ({node.address}) was {what}, but {polled.seconds:.1f} s "
-                f"later the reachable brokers still count it: "
-                f"{_cluster_views_text(polled.value, broker_id)}. {self._quorum_note()}"
-            )
+        self._await_views(fenced, deadline, broker_id,
+                          f"broker {broker_id} ({node.address}) was {what}",
+                          "the reachable brokers still count it")
 
     def heal(self, broker_id: int, timeout: float | None = None) -> None:
         """Reconnect an isolated broker; return once every running broker lists it again
@@ -384,12 +379,19 @@ class KafkaCluster:
                 for view in views.values()
             )
 
+        self._await_views(back, deadline, broker_id,
+                          f"broker {broker_id} ({node.address}) was healed",
+                          "it is not back in every ISR of its partitions")
+
+    def _await_views(self, done: Callable[[dict[int, _View | None]], bool], deadline: float,
+                     broker_id: int, action: str, still: str) -> None:
+        """Poll every reachable broker's view of the cluster until ``done`` holds; else
+        raise :class:`ClusterStateError`: ``"<action>, but N s later <still>: <views>"``."""
         polled = poll(self._cluster_views, timeout=max(0.0, deadline - time.monotonic()),
-                      interval=0.1, done=back)
+                      interval=0.1, done=done)
         if not polled.done:
             raise ClusterStateError(
-                f"broker {broker_id} ({node.address}) was healed, but {polled.seconds:.1f} s "
-                f"later it is not back in every ISR of its partitions: "
+                f"{action}, but {polled.seconds:.1f} s later {still}: "
                 f"{_cluster_views_text(polled.value, broker_id)}. {self._quorum_note()}"
             )
 
