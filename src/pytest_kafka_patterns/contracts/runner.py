@@ -19,7 +19,7 @@ import sys
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from importlib import import_module
+from pkgutil import resolve_name
 from typing import Any
 
 from ..paths import MISSING, field_at
@@ -145,11 +145,9 @@ class RunnerConfig:
 
 
 def load_callable(spec: str) -> Callable[[RunnerConfig], Any]:
-    """``package.module:name`` (``name`` may be dotted) -> the object."""
-    module_name, _, attr = spec.partition(":")
-    target: Any = import_module(module_name)
-    for part in attr.split("."):
-        target = getattr(target, part)
+    """``package.module:name`` (``name`` may be dotted) -> the object
+    (:func:`pkgutil.resolve_name`)."""
+    target: Any = resolve_name(spec)
     if not callable(target):
         raise TypeError(f"{spec} is not callable")
     return target  # type: ignore[no-any-return]
