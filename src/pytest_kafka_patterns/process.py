@@ -15,14 +15,17 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import functools
 import os
 import secrets
 import signal
 import string
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import IO, Any, TypeVar
 
@@ -126,6 +129,29 @@ def port_holder(port: int) -> str:
     return "another program (gone again)"
 
 
+SPAWNER_PREFIX = "kafka-patterns-spawner"
+
+
+def on_short_lived_thread() -> bool:
+    """Whether a child forked now could outlive the thread that forks it: any thread but
+    the main one and the spawners."""
+    thread = threading.current_thread()
+    return thread is not threading.main_thread() and not thread.name.startswith(SPAWNER_PREFIX)
+
+
+@functools.cache
+def _spawners() -> ThreadPoolExecutor:
+    """Threads that fork the children asked for from other threads.
+
+    ``PR_SET_PDEATHSIG`` fires when the *thread* that forked a child ends, not its process
+    (prctl(2): "the parent is considered to be the thread that created this process"). A
+    broker restarted from a thread pool's thread (a contract scenario run side by side)
+    was SIGKILLed when that thread ended. A pool's threads end only with the process, so
+    a child forked by one still dies with pytest and only then. Several threads, so one
+    child's readiness wait does not hold up another's start."""
+    return ThreadPoolExecutor(max_workers=8, thread_name_prefix=SPAWNER_PREFIX)
+
+
 class _Supervised(Executor):
     def __init__(
         self,
@@ -158,7 +184,15 @@ class _Supervised(Executor):
 
     def start(self) -> _Supervised:
         """Start; wait until ready unless there is no readiness to wait for (``ready`` is
-        None: a launched program, e.g. a contract's consumer, is started once it runs)."""
+        None: a launched program, e.g. a contract's consumer, is started once it runs).
+
+        Asked from a thread other than the main one, the start runs on one of
+        :func:`_spawners`' threads, which live as long as this process."""
+        if on_short_lived_thread():
+            return _spawners().submit(self._start_here).result()
+        return self._start_here()
+
+    def _start_here(self) -> _Supervised:
         if self._ready is None:
             SimpleExecutor.start(self)  # mirakuru's start without Executor's readiness wait
         else:

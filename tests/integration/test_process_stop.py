@@ -110,3 +110,24 @@ def test_stopping_a_consumer_sends_sigterm(tmp_path: Path) -> None:
     process.stop(timeout=10)
     assert process.exit_code() == 0
     assert process.log_tail().splitlines() == ["up", "left the group"]
+
+
+def test_a_process_started_from_a_short_lived_thread_outlives_the_thread(
+    tmp_path: Path,
+) -> None:
+    """PR_SET_PDEATHSIG fires when the *thread* that forked a child ends: a broker
+    restarted from a contract scenario's thread died with that thread."""
+    import threading
+
+    started: list[tuple[ManagedProcess, psutil.Process]] = []
+    thread = threading.Thread(target=lambda: started.append(_start(tmp_path, "")))
+    thread.start()
+    thread.join()
+    process, proc = started[0]
+    try:
+        # The kernel delivers the parent-death signal as the thread exits; give it time.
+        died = poll(lambda: _gone(proc), timeout=1.0).done
+        assert not died, "the process died with the thread that started it"
+    finally:
+        process.stop(timeout=5)
+    assert _gone(proc)

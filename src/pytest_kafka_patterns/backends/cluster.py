@@ -812,8 +812,8 @@ def _start_once(
             if launch.log_config is not None:
                 (node.directory / "log4j2.properties").write_text(launch.log_config)
             copy_storage_template(template, data, cluster=shared_id, node_id=node.node_id)
-        # One after the other, from this thread: PR_SET_PDEATHSIG fires when the *thread*
-        # that started a child ends, so no short-lived thread may start a broker.
+        # One after the other. (PR_SET_PDEATHSIG fires when the *thread* that forked a
+        # child ends: process.py forks from long-lived threads when asked from another.)
         for node in nodes:
             cluster._spawn(node, deadline - time.monotonic())
         cluster._wait_members(deadline, f"the {size} brokers to form a cluster")

@@ -9,10 +9,11 @@ embedded broker; side by side, about as long as the slowest one (``crash``). Mea
 ``benchmarks/contracts.py``, which prints both in the same run.
 
 Threads, not processes: the waits are the broker's, so a second interpreter per scenario
-(as pytest-xdist gives) adds start-up CPU without removing any wait. Each scenario's
-consumer processes are started by its own thread and die with it at the latest (they
-are started with ``PR_SET_PDEATHSIG``, which Linux ties to the *thread* that forked
-them); every scenario stops its processes before its thread returns anyway.
+(as pytest-xdist gives) adds start-up CPU without removing any wait. Every scenario
+stops its processes before its thread returns; a process a scenario leaves running on
+purpose (a cluster broker restarted by ``broker-failover``) is forked by one of
+:mod:`..process`'s long-lived spawner threads, since ``PR_SET_PDEATHSIG`` is tied to the
+*thread* that forks a child.
 
 Verdicts and messages are those of :func:`.scenarios.run_scenario`: each scenario is the
 same code with the same seed; only the wall clock changes.
