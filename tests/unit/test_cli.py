@@ -129,3 +129,23 @@ def test_banner_gives_addresses_and_service_commands() -> None:
             " --redis-url redis://127.0.0.1:6379/0") in lines
     without_redis = cli.banner(kafka, None)
     assert "REDIS_URL" not in without_redis and "--redis-url" not in without_redis
+
+
+@pytest.mark.parametrize("bad", ["0", "-2", "three"])
+def test_cluster_size_must_be_a_number_of_brokers(
+    bad: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        parse("up", "--cluster", bad)
+    assert exit_info.value.code == 2
+    assert "--cluster" in capsys.readouterr().err
+    assert parse("up", "--cluster", "3").cluster == 3
+
+
+def test_a_cluster_banner_gives_every_brokers_address() -> None:
+    servers = "127.0.0.1:1001,127.0.0.1:1002,127.0.0.1:1003"
+    broker = KafkaBroker(bootstrap_servers=servers, backend="cluster", version="4.4.0")
+    kafka = cli.Service("Kafka cluster (3 brokers)", 0, Running(broker, lambda: None))
+    lines = cli.banner(kafka, None).splitlines()
+    assert f"KAFKA_BOOTSTRAP_SERVERS={servers}" in lines
+    assert lines[0].startswith("Kafka cluster (3 brokers): 4.4.0 (in a temporary directory)")
