@@ -7,7 +7,9 @@ The loop: ``consume()`` a batch, apply each event's effect, then ``commit(offset
 asynchronous=False)`` the next offset of each partition handled, with
 ``enable.auto.commit=false`` (librdkafka CONFIGURATION.md). The commit is synchronous so
 that a restart never re-reads more than the batch in flight; a crash between the effect
-and the commit redelivers the batch, and the claims make those redeliveries no-ops.
+and the commit redelivers the batch, and the claims make those redeliveries no-ops. A
+commit that fails (evicted during a network cut, a rebalance) is logged and retried with
+the next batch; the batch is re-read by the partition's next owner, again at no cost.
 
 An event whose writes cannot be computed is sought back (``seek`` to its offset) and the
 rest of its partition's batch is left for the next ``consume()``: nothing after it in that
@@ -61,6 +63,7 @@ class ConfluentIdempotentConsumer:
         self.consumer.subscribe([topic])
         self.applied = 0
         self.duplicates = 0
+        self._uncommitted: dict[tuple[str, int], int] = {}
 
     def step(self, timeout: float) -> int:
         """Consume once, apply each new event's effect, commit; return messages handled."""
@@ -96,12 +99,36 @@ class ConfluentIdempotentConsumer:
                 print(f"⏭ Skipping duplicate: {event_id}")
             next_offsets[(topic, partition)] = offset + 1
             handled += 1
-        if next_offsets:
+        self._commit(next_offsets)
+        return handled
+
+    def _commit(self, next_offsets: Mapping[tuple[str, int], int]) -> None:
+        """Commit ``next_offsets`` and any earlier commit that failed, for the partitions
+        still assigned. A failed commit (the group evicted this member during a network
+        cut: ``UNKNOWN_MEMBER_ID``; a rebalance: ``ILLEGAL_GENERATION``; no coordinator)
+        is logged and retried with the next step, not raised: the effects are claimed,
+        so the partition's next owner (this member again after its rejoin) re-reads the
+        batch at no cost. Only a fatal error (``KafkaError.fatal()``) ends the loop.
+        Found by the contracts' ``network`` scenario."""
+        pending = {**self._uncommitted, **next_offsets}
+        if not pending:
+            return
+        assigned = {(tp.topic, tp.partition) for tp in self.consumer.assignment()}
+        pending = {tp: offset for tp, offset in pending.items() if tp in assigned}
+        self._uncommitted = {}
+        if not pending:
+            return
+        try:
             self.consumer.commit(
-                offsets=[TopicPartition(t, p, o) for (t, p), o in next_offsets.items()],
+                offsets=[TopicPartition(t, p, o) for (t, p), o in pending.items()],
                 asynchronous=False,
             )
-        return handled
+        except KafkaException as exc:
+            error = exc.args[0]
+            if not isinstance(error, KafkaError) or error.fatal():
+                raise
+            print(f"Commit failed ({error.str()}); retrying it with the next step")
+            self._uncommitted = pending
 
     def run(self, until: StopWhen | None = None) -> int:
         """Handle messages until ``until`` says stop; return how many were handled."""

@@ -24,6 +24,7 @@ from pytest_kafka_patterns.contracts.pytest_items import make_verify
 
 CONTRACTS = Path(__file__).resolve().parents[2] / "examples" / "contracts"
 RUNNERS = "examples.contracts.runners"
+CONFLUENT_RUNNERS = "examples.contracts.confluent_runners"
 
 
 @pytest.fixture
@@ -71,6 +72,21 @@ def test_naive_email_service_loses_a_failed_email(verify):
     with pytest.raises(AssertionError,
                        match=r"assert_delivered: 2 of 20 expected event\(s\) missing"):
         result.check()
+
+
+def test_naive_confluent_email_service_loses_a_failed_email(verify):
+    """librdkafka stores each offset as ``poll()`` hands the message over
+    (``enable.auto.offset.store`` default): a failed send is committed with the next
+    ones and never retried. The same contract with the runner that stores offsets after
+    the send passes (``confluent_email_service.contract.yaml``)."""
+    pytest.importorskip("confluent_kafka")
+    [result] = verify(contract("confluent_email_service"), scenarios=["poison"],
+                      consumer=f"{CONFLUENT_RUNNERS}:naive_confluent_email_service", seed=5,
+                      check=False)
+    with pytest.raises(AssertionError,
+                       match=r"assert_delivered: 2 of 20 expected event\(s\) missing"):
+        result.check()
+    assert_no_consumer_left()
 
 
 @pytest.mark.parametrize("name", ["inventory_service", "analytics_service"])

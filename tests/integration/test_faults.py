@@ -278,6 +278,58 @@ def test_member_cut_past_its_session_timeout_loses_its_partitions(
           f"a noticed {a_back:.2f}s after restore; both joined in {joined:.2f}s")
 
 
+def test_cut_by_client_id_reaches_a_librdkafka_consumer(
+    kafka_proxied_broker: ProxiedBroker, proxied_topic: str
+) -> None:
+    """``cut(client_id=...)`` finds a confluent-kafka consumer by its ``client.id``
+    (librdkafka's first request, ApiVersions, carries it in its header as kafka-python's
+    does): while it is cut it reads nothing, while a kafka-python producer (another
+    client id) keeps producing through the same proxy; restored, it reads on."""
+    confluent_kafka = pytest.importorskip("confluent_kafka")
+    from pytest_kafka_patterns.confluent import consumer_config
+
+    proxy = kafka_proxied_broker.proxy
+    consumer = confluent_kafka.Consumer(consumer_config(
+        kafka_proxied_broker.broker, group_id=unique_name("g", "rdk-cut", ""),
+        **{"bootstrap.servers": kafka_proxied_broker.bootstrap_servers,
+           "client.id": "rdk-a", "reconnect.backoff.max.ms": 300},
+    ))
+    producer = new_producer(kafka_proxied_broker.bootstrap_servers, **RESILIENT)
+
+    def send(prefix: str) -> None:
+        for event in events(5, prefix):
+            producer.send(proxied_topic, value=event)
+        producer.flush(15)
+
+    def read(count: int, timeout: float) -> list[bytes]:
+        values: list[bytes] = []
+        deadline = time.monotonic() + timeout
+        while len(values) < count and time.monotonic() < deadline:
+            message = consumer.poll(0.2)
+            if message is not None and message.error() is None:
+                values.append(message.value())
+        return values
+
+    try:
+        consumer.subscribe([proxied_topic])
+        send("before")
+        assert len(read(5, 20)) == 5
+        dropped = proxy.stats.dropped
+        proxy.cut(client_id="rdk-a")
+        assert proxy.cut_clients == {"rdk-a"}
+        send("during")  # the producer's connections are not cut
+        during = read(5, 3)
+        refused = proxy.stats.dropped - dropped
+        proxy.restore(client_id="rdk-a")
+        after = read(5 - len(during), 20)
+    finally:
+        consumer.close()
+        producer.close()
+    assert during == [], during
+    assert refused > 0  # librdkafka reconnected (as rdk-a) and was refused
+    assert len(after) == 5, after
+
+
 # --- rebalance mid-stream ----------------------------------------------------------------
 
 

@@ -18,6 +18,26 @@ if TYPE_CHECKING:
 Client = Literal["kafka-python", "confluent", "aiokafka", "confluent-kafka"]
 
 
+def client_config(settings: Mapping[str, Any], client: Client = "kafka-python") -> dict[str, Any]:
+    """``settings`` (kafka-python keyword names, e.g. ``session_timeout_ms``) in
+    ``client``'s own key names: unchanged for kafka-python and aiokafka, librdkafka
+    properties for confluent-kafka (``session.timeout.ms``, ``heartbeat.interval.ms``,
+    ``auto.commit.interval.ms``: librdkafka CONFIGURATION.md). The one translation both
+    :meth:`KafkaBroker.consumer_config` and the contract runners'
+    ``RunnerConfig.consumer_config`` use.
+
+    Raises ``ValueError`` for a ``client`` not in :data:`Client`.
+    """
+    if client in ("kafka-python", "aiokafka"):
+        return dict(settings)
+    if client in ("confluent", "confluent-kafka"):
+        return {key.replace("_", "."): value for key, value in settings.items()}
+    raise ValueError(
+        f"consumer_config(client={client!r}): choose one of "
+        + ", ".join(repr(name) for name in get_args(Client))
+    )
+
+
 @dataclass(frozen=True)
 class KafkaBroker:
     """A running Kafka-protocol broker, as tests see it.
@@ -51,14 +71,7 @@ class KafkaBroker:
         confluent-kafka (``"confluent"`` or ``"confluent-kafka"``) librdkafka properties
         (``session.timeout.ms``).
         """
-        if client in ("kafka-python", "aiokafka"):
-            return dict(self.consumer_defaults)
-        if client in ("confluent", "confluent-kafka"):
-            return {key.replace("_", "."): value for key, value in self.consumer_defaults.items()}
-        raise ValueError(
-            f"consumer_config(client={client!r}): choose one of "
-            + ", ".join(repr(name) for name in get_args(Client))
-        )
+        return client_config(self.consumer_defaults, client)
 
     def supports(self, *capabilities: str) -> bool:
         """True when the broker (with the installed client) can do all ``capabilities``."""

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pkgutil import resolve_name
 from typing import Any
 
+from ..backends.base import Client, client_config
 from ..paths import MISSING, field_at
 
 PREFIX = "KAFKA_CONTRACT_"
@@ -98,6 +99,19 @@ class RunnerConfig:
             "ID_FIELD": self.id_field,
         }
         return {PREFIX + name: value for name, value in values.items()}
+
+    def consumer_config(self, client: Client = "kafka-python") -> dict[str, Any]:
+        """:attr:`consumer_overrides` (the harness's group timings: session timeout,
+        heartbeat, auto-commit interval...) in ``client``'s own key names: kafka-python
+        keywords as given, librdkafka properties for ``"confluent-kafka"``
+        (``{"session.timeout.ms": 1000, "heartbeat.interval.ms": 200, ...}``), the
+        translation of :meth:`~pytest_kafka_patterns.KafkaBroker.consumer_config`.
+
+        A runner knows its client; the harness and the contract file need not: a
+        confluent-kafka runner passes ``**config.consumer_config("confluent-kafka")``
+        into its ``Consumer({...})``. Raises ``ValueError`` for an unknown ``client``.
+        """
+        return client_config(self.consumer_overrides, client)
 
     @property
     def redis(self) -> Any:
