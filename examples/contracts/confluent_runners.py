@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from examples.contracts.runners import _sender
+from examples.contracts.runners import email_sender
 from examples.naive.confluent_email_service import NaiveConfluentEmailService
 from examples.order_system.confluent_email_service import ConfluentEmailService
 from examples.order_system.confluent_idempotent_consumer import ConfluentIdempotentConsumer
@@ -50,7 +50,7 @@ def confluent_email_service(config: RunnerConfig) -> None:
     """``order_system.confluent_email_service``: offsets stored after each send,
     committed in the background (at-least-once); a failed send is retried in place."""
     service = ConfluentEmailService(librdkafka_config(config, "email"), config.topic,
-                                    send_email=_sender(config), retry_backoff=0.05)
+                                    send_email=email_sender(config), retry_backoff=0.05)
     _run(service, config)
 
 
@@ -81,5 +81,5 @@ def naive_confluent_email_service(config: RunnerConfig) -> None:
     """``naive.confluent_email_service``: librdkafka stores each offset on hand-over, so a
     failed send is committed with the next ones and never retried (negative control)."""
     service = NaiveConfluentEmailService(librdkafka_config(config, "naive-email"),
-                                         _sender(config), config.topic)
+                                         email_sender(config), config.topic)
     _run(service, config)

@@ -38,7 +38,7 @@ def connection(config: RunnerConfig) -> Connection:
     )
 
 
-def _sender(config: RunnerConfig) -> Any:
+def email_sender(config: RunnerConfig) -> Any:
     def send(email: Email) -> None:
         event = {"event_id": email.event_id}
         config.check_poison(event)
@@ -78,7 +78,7 @@ def _run(service: Any, config: RunnerConfig) -> None:
 def email_service(config: RunnerConfig) -> None:
     """``order_system.email_service``: at-least-once, failed sends retried in place."""
     service = EmailService(connection(config), config.topic, config.group_id,
-                           send_email=_sender(config), retry_backoff=0.05)
+                           send_email=email_sender(config), retry_backoff=0.05)
     _run(service, config)
 
 
@@ -162,7 +162,7 @@ def batch_consumer(config: RunnerConfig) -> None:
 
 def naive_email_service(config: RunnerConfig) -> None:
     """``naive.email_service``: a failed send is skipped by the next commit."""
-    _run(NaiveEmailService(connection(config), _sender(config), config.topic, config.group_id),
+    _run(NaiveEmailService(connection(config), email_sender(config), config.topic, config.group_id),
          config)
 
 
