@@ -47,9 +47,27 @@ def pytest_configure(config: pytest.Config) -> None:
             extras.require("contracts", OPTION)
         except extras.MissingExtra as exc:
             raise pytest.UsageError(f"pytest-kafka-patterns: {exc}") from None
+        _check_paths(config, paths)
     if paths and config.args_source != pytest.Config.ArgsSource.ARGS:
         # `pytest --kafka-contracts PATH` alone: collect the contracts, not the test suite.
         config.args[:] = list(paths)
+
+
+def _check_paths(config: pytest.Config, paths: list[str]) -> None:
+    """Each ``--kafka-contracts`` path exists and holds a contract file: an empty or
+    misnamed directory is a usage error, not a silent "no tests ran"."""
+    from .contracts.model import CONTRACT_SUFFIXES, is_contract_file
+
+    for raw in paths:
+        path = Path(raw) if Path(raw).is_absolute() else config.invocation_params.dir / raw
+        if not path.exists():
+            raise pytest.UsageError(f"pytest-kafka-patterns: {OPTION} {raw}: no such file or "
+                                    "directory")
+        found = [path] if path.is_file() else path.rglob("*.contract.*")
+        if not any(is_contract_file(candidate) for candidate in found):
+            raise pytest.UsageError(
+                f"pytest-kafka-patterns: {OPTION} {raw}: no contract file there (contract "
+                f"files are named *{', *'.join(CONTRACT_SUFFIXES)})")
 
 
 def _settings(config: pytest.Config) -> Settings:

@@ -144,3 +144,48 @@ def test_each_item_gets_its_own_scenarios_verdict_side_by_side_or_not(
     result.stdout.fnmatch_lines(["PASSED *naive.contract.json::crash*"])
     result.stdout.fnmatch_lines(["FAILED *naive.contract.json::poison*"])
     assert no_consumers_left()
+
+
+@pytest.mark.parametrize("where", ["empty", "misnamed", "missing"])
+def test_a_path_without_contract_files_is_a_usage_error(pytester, plugin_args, where):
+    if where != "missing":
+        pytester.mkdir(where)
+    if where == "misnamed":
+        (pytester.path / where / "orders.yaml").write_text("name: x\n")
+    result = pytester.runpytest(*plugin_args, "--kafka-contracts", where)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    reason = "no such file or directory" if where == "missing" else (
+        "no contract file there (contract files are named *.contract.json, "
+        "*.contract.yaml, *.contract.yml)")
+    result.stderr.fnmatch_lines([f"*--kafka-contracts {where}: {reason}*"])
+
+
+def test_a_consumer_that_cannot_be_imported_fails_as_such_before_any_scenario(
+    pytester, plugin_args
+):
+    path = pytester.path / "typo.contract.json"
+    path.write_text(json.dumps(small_contract("email_servic", ["duplicates", "crash"])))
+    result = pytester.runpytest(*plugin_args, *LOCAL_BACKENDS, "--kafka-contracts", str(path))
+    result.assert_outcomes(failed=2)
+    result.stdout.fnmatch_lines([
+        "*contract 'small': its consumer 'examples.contracts.runners:email_servic' cannot be "
+        "loaded: AttributeError: *email_servic*. The callable must be importable from the "
+        "directory pytest runs in*",
+    ])
+    output = result.stdout.str()
+    assert "without an effect" not in output and "expected event(s) missing" not in output
+    assert "kafka-patterns services" not in output, "no broker was started for it"
+
+
+def test_a_bad_events_source_fails_in_one_line_without_a_traceback(pytester, plugin_args):
+    shutil.copytree(EXAMPLES / "schemas", pytester.path / "schemas")
+    (pytester.path / "events.jsonl").write_text('{"event_id": "1"}\n{"event_id": \n')
+    path = pytester.path / "file.contract.json"
+    path.write_text(json.dumps({**small_contract("email_service", ["duplicates"]),
+                                "events": {"file": "events.jsonl"}}))
+    result = pytester.runpytest(*plugin_args, *LOCAL_BACKENDS, "--kafka-contracts", str(path))
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*invalid contract: *events.jsonl:2:*not valid JSON Lines*"])
+    output = result.stdout.str()
+    assert "Traceback" not in output and "During handling" not in output
+    assert len(output.splitlines()) < 40, output

@@ -12,6 +12,7 @@ on SIGKILL) and every :class:`ConsumerProcess` is killed by :meth:`Harness.close
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -137,6 +138,44 @@ class ConsumerProcess:
         return "\n".join(text.splitlines()[-lines:])
 
 
+def child_env() -> dict[str, str]:
+    """The environment a consumer runs in: this one, with this process's import path."""
+    env = dict(os.environ)
+    # The child imports what this process imports (the project root, src layouts).
+    paths = [p for p in sys.path if p and Path(p).is_dir()]
+    env["PYTHONPATH"] = os.pathsep.join([str(Path.cwd()), *paths])
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+#: Seconds the check that a consumer's callable imports may take.
+IMPORT_CHECK_TIMEOUT = 60.0
+_IMPORT_PROBLEMS: dict[str, str | None] = {}
+
+
+def callable_problem(spec: str) -> str | None:
+    """Why ``module:name`` cannot be loaded where the consumer will run (a child with
+    :func:`child_env`), in one line; ``None`` when it loads. Checked once per process.
+
+    A consumer that cannot even be imported would otherwise look, scenario after
+    scenario, like a consumer that broke its guarantee ("N of N events without an
+    effect")."""
+    if spec not in _IMPORT_PROBLEMS:
+        probe = ("import sys\nfrom pytest_kafka_patterns.contracts.runner import "
+                 "load_callable\nload_callable(sys.argv[1])")
+        try:
+            done = subprocess.run([sys.executable, "-c", probe, spec], env=child_env(),
+                                  capture_output=True, text=True,
+                                  timeout=IMPORT_CHECK_TIMEOUT, check=False)
+        except subprocess.TimeoutExpired:
+            _IMPORT_PROBLEMS[spec] = f"importing it took over {IMPORT_CHECK_TIMEOUT:g} s"
+        else:
+            lines = done.stderr.strip().splitlines()
+            _IMPORT_PROBLEMS[spec] = (lines[-1] if lines else f"exit code {done.returncode}"
+                                      ) if done.returncode else None
+    return _IMPORT_PROBLEMS[spec]
+
+
 class Harness:
     """Starts a contract's consumer as often as a scenario needs; :meth:`close` kills all."""
 
@@ -154,12 +193,8 @@ class Harness:
         return [sys.executable, "-m", RUNNER_MODULE, self.contract.callable]
 
     def start(self, config: RunnerConfig, label: str) -> ConsumerProcess:
-        env = dict(os.environ)
+        env = child_env()
         env.update(config.to_env())
-        # The child imports what this process imports (the project root, src layouts).
-        paths = [p for p in sys.path if p and Path(p).is_dir()]
-        env["PYTHONPATH"] = os.pathsep.join([str(Path.cwd()), *paths])
-        env["PYTHONUNBUFFERED"] = "1"
         process = ConsumerProcess(
             self.command(), env, self.workdir / f"consumer-{len(self.processes)}.log", label
         )

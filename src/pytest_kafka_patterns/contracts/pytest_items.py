@@ -19,7 +19,7 @@ import pytest
 from ..config import KafkaSettings
 from ..fixtures import SETTINGS_KEY
 from . import parallel
-from .harness import HarnessEnv, contract_consumer_settings
+from .harness import HarnessEnv, callable_problem, contract_consumer_settings
 from .model import Contract, ContractError, load_contract
 from .report import item_property, result_property
 from .scenarios import ScenarioResult, run_contract, scenario_names
@@ -104,13 +104,25 @@ class ContractFile(pytest.File):
 
 def _scenario_test(contract: Contract, name: str) -> Callable[[pytest.FixtureRequest], None]:
     def test(request: pytest.FixtureRequest) -> None:
-        if parallel.side_by_side(request.config):  # the file's items share one run
-            results = [parallel.shared_result(request, contract, name,
-                                              lambda: harness_env(request),
-                                              run_seed(request.config))]
-        else:
-            results = run_contract(contract, harness_env(request), names=[name],
-                                   run_seed=run_seed(request.config))
+        problem = contract.callable and callable_problem(contract.callable)
+        if problem:
+            pytest.fail(
+                f"contract {contract.name!r}: its consumer {contract.callable!r} cannot be "
+                f"loaded: {problem}. The callable must be importable from the directory "
+                f"pytest runs in ({Path.cwd()}) or from PYTHONPATH.", pytrace=False)
+        invalid = ""
+        try:
+            if parallel.side_by_side(request.config):  # the file's items share one run
+                results = [parallel.shared_result(request, contract, name,
+                                                  lambda: harness_env(request),
+                                                  run_seed(request.config))]
+            else:
+                results = run_contract(contract, harness_env(request), names=[name],
+                                       run_seed=run_seed(request.config))
+        except ContractError as exc:  # e.g. a bad events source: the message says it all
+            invalid = str(exc)
+        if invalid:
+            pytest.fail(f"invalid contract: {invalid}", pytrace=False)
         backend = getattr(request.getfixturevalue("kafka_broker"), "backend", None)
         for result in results:
             request.node.user_properties.append(result_property(result, backend))
