@@ -74,3 +74,30 @@ def test_a_files_items_share_one_run_and_a_late_item_runs_alone() -> None:
     assert runs == [wanted, ["crash"]]
     assert shared.result("g", "crash", run, ["crash"]).scenario == "crash"  # another file
     assert runs == [wanted, ["crash"], ["crash"]]
+
+
+def test_an_interrupt_does_not_wait_for_the_other_scenarios(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Ctrl-C in one scenario's run ends the side-by-side run at once: a slow scenario
+    still running is not waited for (it was, for up to its whole timeout)."""
+    release = threading.Event()
+    slow_done = threading.Event()
+
+    def slow(ctx: ScenarioContext) -> None:
+        release.wait(timeout=30)
+        slow_done.set()
+
+    def interrupted(ctx: ScenarioContext) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setitem(scenarios_module.SCENARIOS, "slow", ScenarioSpec.of("slow", slow))
+    monkeypatch.setitem(scenarios_module.SCENARIOS, "ctrl-c",
+                        ScenarioSpec.of("ctrl-c", interrupted))
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            run_contract_parallel(load_contract(CONTRACT), _env(tmp_path),
+                                  names=["slow", "ctrl-c"], seed=7)
+        assert not slow_done.is_set(), "the run waited for the slow scenario to finish"
+    finally:
+        release.set()

@@ -25,7 +25,7 @@ import dataclasses
 import os
 import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 
 import pytest
 
@@ -56,18 +56,30 @@ def run_contract_parallel(
 
     Returns one :class:`ScenarioResult` per name, in the order of ``names`` (default:
     :func:`.scenarios.scenario_names`). ``max_workers`` caps the threads (default: one
-    per scenario). An exception other than a failed check (which is a result) is raised
-    once every scenario has ended.
+    per scenario). An exception other than a failed check (which is a result), or a
+    KeyboardInterrupt, is raised at once, without waiting for the other scenarios.
     """
     wanted = list(names if names is not None else scenario_names(contract))
     if not wanted:
         return []
     shared = _serialised(env)
-    with ThreadPoolExecutor(max_workers or len(wanted),
-                            thread_name_prefix=f"contract-{contract.name}") as pool:
+    pool = ThreadPoolExecutor(max_workers or len(wanted),
+                              thread_name_prefix=f"contract-{contract.name}")
+    try:
         futures = [pool.submit(run_scenario, contract, name, shared, seed=seed,
                                run_seed=run_seed) for name in wanted]
+        wait(futures, return_when=FIRST_EXCEPTION)
+        for future in futures:
+            if future.done() and future.exception() is not None:
+                raise future.exception()  # type: ignore[misc]
         results = [future.result() for future in futures]
+    except BaseException:
+        # Ctrl-C (or a failed scenario set-up): do not wait for the other scenarios to
+        # run their course. pytest goes on to stop the broker and Redis, so what is still
+        # running fails fast; each scenario kills its consumers as its thread ends.
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown()
     flag_slow(contract.name, results)
     return results
 
