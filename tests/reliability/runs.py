@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import uuid
@@ -151,8 +152,17 @@ def start_run(
              *LOCAL_BACKENDS, "-q", "-W", "ignore::DeprecationWarning", *args],
             cwd=here, stdout=out, stderr=subprocess.STDOUT,
             env={**os.environ, **(env or {})}, start_new_session=new_session,
+            preexec_fn=_default_sigint,
         )
     return InnerRun(process, here, log)
+
+
+def _default_sigint() -> None:
+    """In the inner run: SIGINT back to its default, so Python turns it into
+    KeyboardInterrupt. A pytest started in the background by a non-interactive shell
+    (``cmd &``, as a CI script may be) inherits SIGINT ignored, and Python then installs
+    no handler: the SIGINT ending would test nothing and hold the run for its hold time."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def gone_within(
