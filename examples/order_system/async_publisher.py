@@ -91,7 +91,9 @@ class AsyncOrderPublisher:
             linger_ms=linger_ms,
             compression_type=compression_type,
             acks="all",
-            retries=5,
+            # Retries bounded by time, not by count: a leader election takes seconds, and
+            # five quick retries ran out first on kafka-python 2.2 (test_cluster.py).
+            delivery_timeout_ms=60_000,  # above request_timeout_ms (30 s) + linger_ms
             **connection.producer_overrides,
         )
         self._on_success = on_success

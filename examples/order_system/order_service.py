@@ -99,7 +99,10 @@ class OrderService:
         self.producer = KafkaProducer(
             bootstrap_servers=connection.bootstrap_servers,
             acks="all",  # the leader waits for every in-sync replica
-            retries=3,
+            # Retries bounded by time, not by count (the guide's retries=3): a new leader
+            # takes seconds to elect, and on kafka-python 2.2 three retries 200 ms apart
+            # ran out first ("socket disconnected": tests/integration/test_cluster.py).
+            delivery_timeout_ms=60_000,  # above request_timeout_ms (30 s) + linger_ms
             retry_backoff_ms=200,
             # One request in flight: a retried batch cannot overtake the next one, so
             # per-key order holds even if a caller stops waiting for each send.
