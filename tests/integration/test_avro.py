@@ -5,6 +5,7 @@ assertions as they are (issue 11). The registry is the ``schema_registry`` fixtu
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -12,6 +13,7 @@ import pytest
 
 from pytest_kafka_patterns import assert_delivered, assert_ordered_by_key, read_topic
 from pytest_kafka_patterns.avro import SchemaRegistry, event_schema
+from pytest_kafka_patterns.contracts import check_messages, parse_contract
 from pytest_kafka_patterns.factories import order_history
 
 pytest.importorskip("confluent_kafka.schema_registry.avro")
@@ -100,3 +102,42 @@ def test_tombstones_stay_none(
     [record] = read_topic(kafka_bootstrap_servers, kafka_topic, min_records=1,
                           value_deserializer=schema_registry.deserializer())
     assert record.value is None
+
+
+def test_a_contract_names_the_field_a_producers_new_schema_breaks(
+    kafka_bootstrap_servers: str, kafka_topic_factory: Callable[..., str],
+    confluent_producer: Any, schema_registry: SchemaRegistry,
+) -> None:
+    """The consumer's contract keeps the shipped order.created schema as its reader; the
+    producer's next version writes ``total`` as a string. Its records, read back from the
+    broker undecoded, fail ``check_messages`` naming ``data.total``; the records of the
+    version before pass."""
+    kafka_topic = kafka_topic_factory("avro-contract", partitions=1)
+    reader = json.loads(event_schema("order.created"))
+    contract = parse_contract({
+        "name": "email", "consumer": {"callable": "x:y"}, "topics": [kafka_topic],
+        "guarantee": {"delivery": "at-least-once"}, "key": {"required": True},
+        "avro": {"schemas": {"order.created": reader}},
+    })
+    writer = json.loads(json.dumps(reader).replace(
+        '{"name": "total", "type": "double"', '{"name": "total", "type": "string"'))
+    assert writer != reader
+    before = order_history(user_id="user_1")[0]
+    after = order_history(user_id="user_2")[0]
+    after["data"]["total"] = str(after["data"]["total"])
+    for event, schema in ((before, reader), (after, writer)):
+        confluent_producer.produce(kafka_topic, key=event["data"]["order_id"].encode(),
+                                   value=schema_registry.encode(kafka_topic, event,
+                                                                json.dumps(schema)))
+    assert confluent_producer.flush(10) == 0
+    records = read_topic(kafka_bootstrap_servers, kafka_topic, min_records=2)
+    assert all(isinstance(record.value, bytes) for record in records)
+    check_messages(contract, records[:1], registry=schema_registry)
+    with pytest.raises(AssertionError) as caught:
+        check_messages(contract, records, registry=schema_registry)
+    assert "1 of 2 record(s) violate it" in str(caught.value)
+    assert f"{kafka_topic}[0]@1 key='{after['data']['order_id']}' order.created" in str(
+        caught.value), "the record is shown decoded (with its writer schema)"
+    assert ("data.total: the consumer's order.created schema cannot read the producer's "
+            "(schema id 2): reader type: double not compatible with writer type: string"
+            ) in str(caught.value)

@@ -4,13 +4,20 @@ Each record is checked for the key rule (present; equal to a value field), the r
 headers, and its value against the JSON Schema of its event type (the field the contract
 names in ``event_type_field``, ``event_type`` by default). Problems are
 reported field by field: where (``data.total``), what is wrong, and the value found.
+
+A contract with an ``avro`` section expects values in the Confluent wire format: each is
+decoded through the registry with its writer schema, the contract's reader schema for its
+event type must be able to read that writer schema (field by field, see
+:mod:`.avro_values`), and the value the consumer would get (resolved to the reader
+schema) is what the key rule and JSON Schemas then check. An already decoded value (a
+dict) is checked against the reader schema directly.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jsonschema
 
@@ -18,6 +25,9 @@ from ..assertions import formatting
 from ..paths import MISSING, field_at
 from ..records import last_header
 from .model import Contract
+
+if TYPE_CHECKING:
+    from ..avro import SchemaRegistry
 
 
 @dataclass(frozen=True)
@@ -48,13 +58,34 @@ def violations(
     *,
     key: Any = None,
     headers: Iterable[tuple[str, Any]] | Mapping[str, Any] | None = None,
+    registry: SchemaRegistry | None = None,
 ) -> list[Violation]:
     """Every way one record (its key, value and headers) breaks ``contract``.
 
     ``headers`` are ``(key, value)`` pairs as Kafka gives them (a mapping also works); a
-    required header counts by its last value, and a null one is reported as such."""
+    required header counts by its last value, and a null one is reported as such.
+    ``registry`` (the ``schema_registry`` fixture) decodes wire-format values when the
+    contract has Avro schemas; ``ValueError`` if such a value comes without one."""
+    __tracebackhide__ = True
+    return _read_and_check(contract, value, key, headers, registry)[1]
+
+
+def _read_and_check(
+    contract: Contract,
+    value: Any,
+    key: Any,
+    headers: Iterable[tuple[str, Any]] | Mapping[str, Any] | None,
+    registry: SchemaRegistry | None,
+) -> tuple[Any, list[Violation]]:
+    """``(the value as the consumer reads it, every violation)``: for a wire-format Avro
+    value, the decoded one (the raw bytes when it does not decode)."""
     __tracebackhide__ = True
     found: list[Violation] = []
+    if contract.avro_schemas:
+        decoded, found, go_on = _avro_violations(contract, value, registry)
+        value = value if decoded is MISSING else decoded
+        if not go_on:
+            return value, found
     key = _text(key)
     if contract.key_required and key is None:
         found.append(Violation("key", "missing (the contract requires a key)"))
@@ -73,16 +104,14 @@ def violations(
             found.append(Violation(f"headers.{name}", "required header is null"))
     if not isinstance(value, Mapping):
         found.append(Violation("value", "is not a JSON object", value))
-        return found
+        return value, found
     event_type = field_at(value, contract.event_type_field)
     if not contract.schemas:
-        return found
+        return value, found
     schema = contract.schemas.get(event_type) if isinstance(event_type, str) else None
     if schema is None:
-        known = ", ".join(sorted(contract.schemas))
-        found.append(Violation(contract.event_type_field,
-                               f"no schema in the contract (known: {known})", event_type))
-        return found
+        found.append(_unknown_type(contract, event_type, contract.schemas))
+        return value, found
     validator = jsonschema.Draft202012Validator(schema)
     for error in sorted(validator.iter_errors(value), key=lambda e: list(e.absolute_path)):
         path = ".".join(str(part) for part in error.absolute_path) or "value"
@@ -93,14 +122,92 @@ def violations(
             found.append(Violation(target or path, "required field missing"))
         else:
             found.append(Violation(path, error.message, error.instance))
-    return found
+    return value, found
 
 
-def check_messages(contract: Contract, records: Iterable[Any]) -> None:
+def _avro_violations(
+    contract: Contract, value: Any, registry: SchemaRegistry | None
+) -> tuple[Any, list[Violation], bool]:
+    """``(the value as the consumer reads it (as written when it cannot), or MISSING when
+    it does not decode; the Avro violations; whether the other checks may go on)``."""
+    from . import avro_values
+
+    if isinstance(value, bytes | bytearray):
+        if registry is None:
+            raise ValueError(
+                f"contract {contract.name!r} has Avro schemas and a value is bytes: pass "
+                "the registry that decodes it, check_messages(contract, records, "
+                "registry=schema_registry)"
+            )
+        decoded, found = _wire_violations(contract, bytes(value), registry)
+        return decoded, found, not found
+    if not isinstance(value, Mapping):
+        return value, [], True  # the JSON checks report what it is
+    event_type = contract.event_type_of(value)
+    reader = contract.avro_schemas.get(event_type) if isinstance(event_type, str) else None
+    if reader is None:
+        return value, [_unknown_type(contract, event_type, contract.avro_schemas)], False
+    found = [Violation(path, f"{problem} (Avro reader schema of {event_type})", wrong)
+             for path, problem, wrong in avro_values.value_problems(reader, value)]
+    return value, found, True
+
+
+def _wire_violations(
+    contract: Contract, data: bytes, registry: SchemaRegistry
+) -> tuple[Any, list[Violation]]:
+    from ..avro import AvroDecodeError
+    from . import avro_values
+
+    try:
+        written = registry.decode(data)
+    except AvroDecodeError as exc:
+        return MISSING, [Violation("value", f"cannot be decoded: {exc}")]
+    event_type = contract.event_type_of(written)
+    reader = contract.avro_schemas.get(event_type) if isinstance(event_type, str) else None
+    if reader is None:
+        return written, [_unknown_type(contract, event_type, contract.avro_schemas)]
+    writer = avro_values.writer_schema(registry, data)
+    schema_id = int.from_bytes(data[1:5], "big")
+    mode = contract.avro_compatibility
+    found = []
+    if mode != "NONE":
+        found += [Violation(path, f"the consumer's {event_type} schema cannot read the "
+                                  f"producer's (schema id {schema_id}): {problem}")
+                  for path, problem in avro_values.resolution_problems(reader, writer)]
+    if mode == "FULL":
+        found += [Violation(path, f"FULL compatibility: the producer's schema (id "
+                                  f"{schema_id}) cannot read the consumer's {event_type} "
+                                  f"schema: {problem}")
+                  for path, problem in avro_values.resolution_problems(writer, reader)]
+    if found or mode == "NONE":
+        return written, found
+    return avro_values.decode_resolved(data, writer, reader), []
+
+
+def _unknown_type(contract: Contract, event_type: Any, schemas: Mapping[str, Any]) -> Violation:
+    known = ", ".join(sorted(schemas))
+    return Violation(contract.event_type_field, f"no schema in the contract (known: {known})",
+                     event_type)
+
+
+class _AsRead:
+    """A record shown with its value as the consumer reads it (Avro decoded)."""
+
+    def __init__(self, record: Any, value: Any) -> None:
+        self.topic, self.partition, self.offset = record.topic, record.partition, record.offset
+        self.key, self.value = record.key, value
+
+
+def check_messages(
+    contract: Contract, records: Iterable[Any], *, registry: SchemaRegistry | None = None
+) -> None:
     """Raise ``AssertionError`` listing, per record, each field that breaks ``contract``.
 
     ``records`` are :class:`~pytest_kafka_patterns.Record` objects (or look-alikes with
     ``key``, ``value``, ``headers``), or bare event dicts (no key or header check then).
+    A contract with Avro schemas needs ``registry`` (the ``schema_registry`` fixture) for
+    values in the Confluent wire format, read undecoded (``read_topic`` leaves a value
+    that is not JSON as bytes); ``ValueError`` when such a value comes without a registry.
     """
     __tracebackhide__ = True
     records = list(records)
@@ -108,12 +215,13 @@ def check_messages(contract: Contract, records: Iterable[Any]) -> None:
     for item in records:
         if isinstance(item, Mapping):
             unkeyed = replace(contract, key_required=False, key_equals=None, required_headers=())
-            problems = violations(unkeyed, item)
+            problems = violations(unkeyed, item, registry=registry)
             head = formatting.summary(item)
         else:
             headers = getattr(item, "headers", None)
-            problems = violations(contract, item.value, key=item.key, headers=headers)
-            head = formatting.describe_record(item)
+            value, problems = _read_and_check(contract, item.value, item.key, headers, registry)
+            head = formatting.describe_record(
+                item if value is item.value else _AsRead(item, value))
         if problems:
             bad.append("\n".join([head, *(str(p) for p in problems)]))
     if bad:

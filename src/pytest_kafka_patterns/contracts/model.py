@@ -15,6 +15,8 @@ and every problem is reported with its path in the file::
       "events": {"generate": {"keys": 5}},
       "headers": {"required": []},
       "schemas": {"order.created": "schemas/order.created.json"},
+      "avro": {"schemas": {"order.created": "order_created.avsc"},
+               "compatibility": "BACKWARD"},
       "guarantee": {"delivery": "at-least-once", "ordering": "per-key",
                     "acts_on": ["order.created", "order.status_changed"]},
       "faults": {"events": 20, "crash_points": 5, "poison": 2, "supervised": false}
@@ -57,6 +59,10 @@ DELIVERY = ("at-least-once", "effectively-once")
 DOTTED = r"^[^.]+(\.[^.]+)*$"
 #: The guide's order events: their key rule when the contract names none.
 ORDER_KEY = "data.order_id"
+
+#: ``avro.compatibility``: which way the reader and writer schemas must resolve (see
+#: :mod:`.avro_values`).
+AVRO_COMPATIBILITY = ("BACKWARD", "FORWARD", "FULL", "NONE")
 
 #: The JSON Schema every contract file must satisfy.
 CONTRACT_SCHEMA: dict[str, Any] = {
@@ -116,6 +122,16 @@ CONTRACT_SCHEMA: dict[str, Any] = {
         "schemas": {
             "type": "object",
             "additionalProperties": {"type": ["string", "object"]},
+        },
+        "avro": {
+            "type": "object",
+            "required": ["schemas"],
+            "additionalProperties": False,
+            "properties": {
+                "schemas": {"type": "object", "minProperties": 1,
+                            "additionalProperties": {"type": ["string", "object"]}},
+                "compatibility": {"enum": list(AVRO_COMPATIBILITY)},
+            },
         },
         "guarantee": {
             "type": "object",
@@ -226,6 +242,13 @@ class Contract:
     id_field: str = "event_id"
     """Dotted path of an event's unique id (what effects record, what poison names)."""
     events: EventSource = field(default_factory=EventSource)
+    avro_schemas: Mapping[str, str] = field(default_factory=dict)
+    """Event type -> the consumer's Avro *reader* schema (JSON string): records are in the
+    Confluent wire format and :func:`~.messages.check_messages` decodes them (see
+    :mod:`.avro_values`). Empty: values are JSON."""
+    avro_compatibility: str = "BACKWARD"
+    """``BACKWARD``/``FORWARD``: the reader schema reads each writer schema; ``FULL``: and
+    the other way; ``NONE``: values only decode (see :mod:`.avro_values`)."""
 
     @property
     def key_path(self) -> str | None:
@@ -382,7 +405,44 @@ def parse_contract(document: Any, *, path: Path | None = None) -> Contract:
         event_type_field=document.get("event_type_field", "event_type"),
         id_field=document.get("id_field", "event_id"),
         events=events,
+        avro_schemas={
+            event_type: _avro_schema_of(entry, base, event_type)
+            for event_type, entry in document.get("avro", {}).get("schemas", {}).items()
+        },
+        avro_compatibility=document.get("avro", {}).get("compatibility", "BACKWARD"),
     )
+
+
+def _avro_schema_of(entry: Any, base: Path | None, event_type: str) -> str:
+    """The Avro schema (JSON string) an ``avro/schemas`` entry names: an ``.avsc`` path
+    (relative to the contract file) or the schema inline. :class:`ContractError` naming the
+    entry when it is not valid Avro, or the [avro] extra is not installed."""
+    from .. import extras
+    from ..avro import InvalidSchemaFile, load_schema
+
+    absent = extras.missing("avro")
+    if absent:
+        raise ContractError(
+            f"avro/schemas/{event_type}: Avro schemas need the [avro] extra "
+            f"({', '.join(absent)} not installed): {extras.pip_line('avro')}")
+    if isinstance(entry, Mapping):
+        import fastavro
+        from fastavro.schema import SchemaParseException, UnknownType
+
+        try:
+            fastavro.parse_schema(dict(entry))
+        except (SchemaParseException, UnknownType, ValueError, TypeError, KeyError) as exc:
+            raise ContractError(f"avro/schemas/{event_type}: not a valid Avro schema: "
+                                f"{type(exc).__name__}: {exc}") from None
+        return json.dumps(entry)
+    schema_path = Path(entry) if base is None else base / entry
+    try:
+        return load_schema(schema_path)
+    except InvalidSchemaFile as exc:
+        raise ContractError(f"avro/schemas/{event_type}: {exc}") from None
+    except OSError as exc:
+        raise ContractError(f"avro/schemas/{event_type}: cannot read {schema_path}: {exc}"
+                            ) from None
 
 
 def _event_source(document: Mapping[str, Any], base: Path | None) -> EventSource:
