@@ -65,13 +65,11 @@ def ensure_registry() -> None:
 
 def remember(pid: int, what: str) -> None:
     """Record ``pid`` as a server owned by this process."""
-    me = ProcessId.of(os.getpid())
     record = {
         "pid": pid,
-        "create_time": ProcessId.of(pid).create_time,
+        "server": ProcessId.of(pid).to_dict(),
         "what": what,
-        "owner_pid": me.pid,
-        "owner_create_time": me.create_time,
+        "owner": ProcessId.of(os.getpid()).to_dict(),
     }
     _write(_section("pids") / f"{pid}.json", record)
 
@@ -127,11 +125,14 @@ def reap_orphans() -> list[str]:
     """Kill recorded servers whose owner is gone; return what was killed."""
     killed = []
     for path, record in _records("pids"):
-        owner = ProcessId(record.get("owner_pid", 0), record.get("owner_create_time"))
-        if owner.alive():
+        # a record of an older version (owner_pid, create_time keys) gets unknown starts:
+        # its servers are never killed, only the record dropped once its owner is gone
+        owner = ProcessId.from_dict(record.get("owner")) or ProcessId.from_dict(
+            {"pid": record.get("owner_pid")})
+        if owner is not None and owner.maybe_alive():
             continue
-        server = ProcessId(record.get("pid", 0), record.get("create_time"))
-        if server.alive():
+        server = ProcessId.from_dict(record.get("server"))
+        if server is not None and server.alive():
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(server.pid, signal.SIGKILL)
             with contextlib.suppress(ProcessLookupError, PermissionError):
@@ -152,7 +153,7 @@ def clean_dead_runs() -> list[Path]:
             with contextlib.suppress(OSError):
                 path.unlink()
             continue
-        if owner.alive() or controller.alive():
+        if owner.maybe_alive() or controller.maybe_alive():
             continue
         basetemp = Path(str(record.get("basetemp", "")))
         if basetemp.is_absolute() and _killed(basetemp, controller):

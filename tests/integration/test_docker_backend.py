@@ -23,7 +23,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import psutil
 import pytest
 
 from pytest_kafka_patterns.backends import docker as docker_backend
@@ -36,6 +35,7 @@ from pytest_kafka_patterns.config import (
     RedisSettings,
 )
 from pytest_kafka_patterns.errors import BackendUnavailable, ServiceStartError
+from pytest_kafka_patterns.liveness import BOOT_ID, ProcessId
 
 _REQUIRED = os.environ.get("PYTEST_KAFKA_REQUIRE_DOCKER") == "1"
 
@@ -208,8 +208,7 @@ def test_kafka_container_is_labelled_and_loopback_only(
     [container] = ours(engine, "kafka")
     labels = container.labels
     assert labels[docker_backend.OWNER_PID_LABEL] == str(os.getpid())
-    created = float(labels[docker_backend.OWNER_CREATE_TIME_LABEL])
-    assert abs(created - psutil.Process().create_time()) < 0.01
+    assert float(labels[docker_backend.OWNER_STARTED_LABEL]) == ProcessId.of(os.getpid()).started
     bindings = container.attrs["HostConfig"]["PortBindings"]
     assert bindings
     assert {b["HostIp"] for spec in bindings.values() for b in spec} == {"127.0.0.1"}
@@ -293,7 +292,8 @@ def test_reap_treats_a_recycled_pid_as_gone(engine: Any) -> None:
     """Our pid but another create time: that owner is gone, so its container is reaped."""
     labels = {
         docker_backend.OWNER_PID_LABEL: str(os.getpid()),
-        docker_backend.OWNER_CREATE_TIME_LABEL: "12345.0",
+        docker_backend.OWNER_STARTED_LABEL: "12345.0",
+        docker_backend.OWNER_BOOT_LABEL: BOOT_ID or "",
         docker_backend.OWNER_HOST_LABEL: socket.gethostname(),
         docker_backend.SERVICE_LABEL: "redis",
     }

@@ -11,6 +11,7 @@ import psutil
 import pytest
 
 from pytest_kafka_patterns import reaper
+from pytest_kafka_patterns.liveness import ProcessId
 from pytest_kafka_patterns.probes import wait_until
 from tests.reliability.runs import assert_gone, start_run
 
@@ -48,10 +49,9 @@ def test_next_run_reaps_what_a_killed_run_left(tmp_path: Path, monkeypatch) -> N
     (tmp_path / "pids").mkdir()
     (tmp_path / "pids" / f"{orphan.pid}.json").write_text(json.dumps({
         "pid": orphan.pid,
-        "create_time": psutil.Process(orphan.pid).create_time(),
+        "server": ProcessId.of(orphan.pid).to_dict(),
         "what": "tansu",
-        "owner_pid": gone.pid,
-        "owner_create_time": 1.0,
+        "owner": ProcessId(gone.pid, 1.0).to_dict(),
     }))
     live = subprocess.Popen(["sleep", "60"], start_new_session=True)
     reaper.remember(live.pid, "redis-server")  # owned by this live process: must survive
@@ -71,14 +71,42 @@ def test_reaper_never_kills_a_recycled_pid(tmp_path: Path, monkeypatch) -> None:
     stranger = subprocess.Popen(["sleep", "60"])
     (tmp_path / "pids").mkdir()
     (tmp_path / "pids" / f"{stranger.pid}.json").write_text(json.dumps({
-        "pid": stranger.pid, "create_time": 12345.0, "what": "tansu",
-        "owner_pid": 1, "owner_create_time": 1.0,
+        "pid": stranger.pid, "server": ProcessId(stranger.pid, 12345.0).to_dict(),
+        "what": "tansu", "owner": ProcessId(1, 1.0).to_dict(),
     }))
     try:
         assert reaper.reap_orphans() == []
         assert stranger.poll() is None
     finally:
         stranger.kill()
+
+
+def test_an_older_versions_record_kills_nothing_while_its_owner_pid_runs(
+    tmp_path: Path, monkeypatch
+) -> None:
+    """Records written before the start-time format changed hold psutil's epoch create
+    times: no identity can be checked, so their servers are never killed, and the record
+    stays while its owner's pid runs."""
+    monkeypatch.setenv("PYTEST_KAFKA_PATTERNS_STATE", str(tmp_path))
+    server = subprocess.Popen(["sleep", "60"], start_new_session=True)
+    owner = subprocess.Popen(["sleep", "60"])
+    (tmp_path / "pids").mkdir()
+    record = tmp_path / "pids" / f"{server.pid}.json"
+    record.write_text(json.dumps({
+        "pid": server.pid, "create_time": psutil.Process(server.pid).create_time(),
+        "what": "tansu", "owner_pid": owner.pid, "owner_create_time": 1.0,
+    }))
+    try:
+        assert reaper.reap_orphans() == []
+        assert record.exists(), "its owner's pid runs: the record stays"
+        owner.kill()
+        owner.wait()
+        assert reaper.reap_orphans() == []
+        assert server.poll() is None, "an unverifiable server is never killed"
+        assert not record.exists()
+    finally:
+        server.kill()
+        owner.kill()
 
 
 @pytest.mark.parametrize("xdist", [False, True], ids=["single", "xdist"])

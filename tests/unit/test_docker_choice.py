@@ -18,7 +18,6 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import psutil
 import pytest
 
 from pytest_kafka_patterns.backends import (
@@ -29,6 +28,7 @@ from pytest_kafka_patterns.backends import (
 from pytest_kafka_patterns.backends import docker as docker_backend
 from pytest_kafka_patterns.config import DEFAULT_KAFKA_IMAGE, KafkaSettings, RedisSettings
 from pytest_kafka_patterns.errors import BackendUnavailable
+from pytest_kafka_patterns.liveness import BOOT_ID, ProcessId
 
 #: A timeout no "at once" answer comes near (how fast it is: benchmarks/quick_checks.py).
 NEVER = 30.0
@@ -210,25 +210,33 @@ def test_the_module_imports_without_testcontainers() -> None:
 # --- owner checks for reaping ------------------------------------------------------------------
 
 
-def labels(pid: int, create_time: float | str) -> dict[str, str]:
-    return {
-        docker_backend.OWNER_PID_LABEL: str(pid),
-        docker_backend.OWNER_CREATE_TIME_LABEL: str(create_time),
-    }
+def labels(pid: int, started: float | str | None, boot: str | None = BOOT_ID
+            ) -> dict[str, str]:
+    found = {docker_backend.OWNER_PID_LABEL: str(pid),
+             docker_backend.OWNER_BOOT_LABEL: boot or ""}
+    if started is not None:
+        found[docker_backend.OWNER_STARTED_LABEL] = str(started)
+    return found
 
 
-def test_owner_alive_checks_pid_and_create_time() -> None:
-    me = psutil.Process()
-    assert docker_backend._owner_alive(labels(me.pid, repr(me.create_time())))
-    assert not docker_backend._owner_alive(labels(me.pid, me.create_time() - 100))
+def test_owner_alive_checks_pid_start_and_boot() -> None:
+    me = ProcessId.of(os.getpid())
+    assert docker_backend._owner_labels("kafka")[docker_backend.OWNER_STARTED_LABEL] == repr(
+        me.started)
+    assert docker_backend._owner_alive(labels(me.pid, repr(me.started)))
+    assert not docker_backend._owner_alive(labels(me.pid, (me.started or 0) - 100))
+    if BOOT_ID is not None:
+        assert not docker_backend._owner_alive(labels(me.pid, repr(me.started), "other-boot"))
     child = subprocess.Popen([sys.executable, "-c", "pass"])
     child.wait()
-    assert not docker_backend._owner_alive(labels(child.pid, time.time()))
+    assert not docker_backend._owner_alive(labels(child.pid, 1.0))
 
 
 def test_labels_we_did_not_write_mean_leave_it_alone() -> None:
+    """No owner label, or an older version's (no start): left alone while the pid runs."""
     assert docker_backend._owner_alive({})
-    assert docker_backend._owner_alive(labels(1, "not-a-number"))
+    assert docker_backend._owner_alive(labels(os.getpid(), None))
+    assert docker_backend._owner_alive(labels(os.getpid(), "not-a-number"))
 
 
 # --- the auto choice: docker only for an image present locally or pullable -----------------

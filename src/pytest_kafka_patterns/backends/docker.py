@@ -34,8 +34,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, NoReturn, Protocol, cast
 from urllib.parse import urlparse
 
-import psutil
-
 from ..capabilities import APACHE_KAFKA, tansu_capabilities
 from ..config import KafkaSettings, RedisSettings
 from ..errors import (
@@ -45,6 +43,7 @@ from ..errors import (
     ServiceStartError,
     log_tail,
 )
+from ..liveness import ProcessId
 from ..ports import LOOPBACK, free_port
 from ..probes import kafka_api_versions, redis_ping
 from ..waiting import poll
@@ -62,7 +61,10 @@ INSTALL_HINT = "pip install 'pytest-kafka-patterns[docker]'"
 DEFAULT_DOCKER_HOST = "unix:///var/run/docker.sock"
 
 OWNER_PID_LABEL = "pytest-kafka-patterns.owner-pid"
-OWNER_CREATE_TIME_LABEL = "pytest-kafka-patterns.owner-create-time"
+#: When the owner started and on which boot (:class:`~..liveness.ProcessId`): not
+#: psutil's create time, which moves with the wall clock.
+OWNER_STARTED_LABEL = "pytest-kafka-patterns.owner-started"
+OWNER_BOOT_LABEL = "pytest-kafka-patterns.owner-boot"
 OWNER_HOST_LABEL = "pytest-kafka-patterns.owner-host"
 SERVICE_LABEL = "pytest-kafka-patterns.service"
 
@@ -346,10 +348,11 @@ def _require_local_engine() -> None:
 
 
 def _owner_labels(service: str) -> dict[str, str]:
-    me = psutil.Process()
+    me = ProcessId.of(os.getpid())
     return {
         OWNER_PID_LABEL: str(me.pid),
-        OWNER_CREATE_TIME_LABEL: repr(me.create_time()),
+        OWNER_STARTED_LABEL: repr(me.started),
+        OWNER_BOOT_LABEL: me.boot or "",
         OWNER_HOST_LABEL: socket.gethostname(),
         SERVICE_LABEL: service,
     }
@@ -677,18 +680,20 @@ def start_redis(settings: RedisSettings, workdir: Path) -> Running[RedisServer]:
 
 
 def _owner_alive(labels: dict[str, str]) -> bool:
+    """Whether the process that started the container may still run (see
+    :class:`~pytest_kafka_patterns.liveness.ProcessId`); a container an older version
+    labelled with psutil's create time only is left alone while its owner's pid runs."""
     try:
         pid = int(labels[OWNER_PID_LABEL])
-        create_time = float(labels[OWNER_CREATE_TIME_LABEL])
     except (KeyError, ValueError):
         return True  # not a label we wrote: leave the container alone
     try:
-        current: float = psutil.Process(pid).create_time()
-    except psutil.NoSuchProcess:
-        return False
-    except psutil.AccessDenied:
-        return True
-    return abs(current - create_time) < 0.01
+        started: float | None = float(labels[OWNER_STARTED_LABEL])
+    except (KeyError, ValueError):
+        started = None
+    owner = ProcessId.from_dict({"pid": pid, "started": started,
+                                 "boot": labels.get(OWNER_BOOT_LABEL) or None})
+    return owner is None or owner.maybe_alive()
 
 
 def reap_orphan_containers() -> list[str]:
