@@ -3,8 +3,10 @@
 Needs the ``[confluent]`` extra (``pip install 'pytest-kafka-patterns[confluent]'``). The
 plugin registers the fixtures in every run, but ``confluent_kafka`` is imported only
 inside them and inside :func:`poll_records`: a run that uses none of them never loads
-librdkafka. Without the extra, a test that asks for one of these fixtures is *skipped*,
-with the ``pip install`` line as the reason (as ``pytest.importorskip`` does).
+librdkafka. Without the extra, a test that asks for one of these fixtures fails its
+set-up with the ``pip install`` line (:func:`require_confluent`). The asyncio twins
+(``confluent_kafka.aio`` clients) are in :mod:`.confluent_aio`; :func:`apoll_records`,
+here, reads from their consumers.
 
 The clients are plain ``confluent_kafka.Producer`` / ``Consumer`` / ``AdminClient`` with
 librdkafka's own property names (``bootstrap.servers``, ``group.id``...): values and keys
