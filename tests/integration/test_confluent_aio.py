@@ -69,6 +69,7 @@ async def test_the_factories_take_librdkafka_config_and_give_each_consumer_its_g
         assert [m.value() for m in await apoll_records(consumer, 2)] == [b"a", b"b"]
         await consumer.commit(asynchronous=False)
         await consumer.close()  # closed by the test: the teardown leaves it alone
+    await producer.close()  # so is a producer
 
 
 @pytest.mark.asyncio
@@ -207,6 +208,37 @@ def test_clients_are_closed_before_the_tests_topics_are_deleted(
         ["consumer closed", "producer holds 0"],
         ["consumer open", "producer holds 1"],
     ]
+
+
+UNDELIVERABLE = """
+import pytest
+from pytest_kafka_patterns import confluent, confluent_aio
+
+confluent.FLUSH_TIMEOUT = 0.5  # this inner run's own interpreter
+confluent_aio.CLOSE_TIMEOUT = 2.0
+
+
+@pytest.mark.asyncio
+async def test_undeliverable(confluent_aio_producer_factory):
+    producer = await confluent_aio_producer_factory(
+        **{"bootstrap.servers": "127.0.0.1:1", "message.timeout.ms": 6000})
+    await producer.produce("nowhere", b"never delivered")
+"""
+
+
+def test_an_undeliverable_message_is_named_then_purged_so_close_is_prompt(
+    pytester: pytest.Pytester, local_backends: tuple[str, ...]
+) -> None:
+    """``AIOProducer.close()`` flushes with no timeout: the teardown warns about what its
+    bounded flush left, then purges it, so the close neither waits out
+    ``message.timeout.ms`` nor runs into the close timeout."""
+    pytester.makepyfile(UNDELIVERABLE)
+    result = pytester.runpytest_subprocess(*local_backends, "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
+    output = result.stdout.str()
+    assert ("confluent-kafka producer: 1 message(s) still undelivered after flushing for "
+            "0.5 s at teardown") in output
+    assert "did not close" not in output
 
 
 USES_THE_FIXTURES = """
