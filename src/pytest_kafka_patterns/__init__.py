@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from .capabilities import CAPABILITIES
     from .config import KafkaSettings, RedisSettings, Settings
     from .confluent import (
+        apoll_records,
         confluent_admin_fixture,
         confluent_consumer_factory_fixture,
         confluent_producer_factory_fixture,
@@ -84,7 +85,7 @@ _EXPORTS = {
     "capabilities": ("CAPABILITIES",),
     "confluent": (
         "confluent_admin_fixture", "confluent_consumer_factory_fixture",
-        "confluent_producer_factory_fixture", "poll_records",
+        "confluent_producer_factory_fixture", "poll_records", "apoll_records",
     ),
     "config": ("KafkaSettings", "RedisSettings", "Settings"),
     "errors": (
@@ -147,6 +148,7 @@ __all__ = [
     "Settings",
     "TopicNotFound",
     "__version__",
+    "apoll_records",
     "assert_delivered",
     "assert_exactly_once_effect",
     "assert_group_caught_up",

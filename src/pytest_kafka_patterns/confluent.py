@@ -3,8 +3,10 @@
 Needs the ``[confluent]`` extra (``pip install 'pytest-kafka-patterns[confluent]'``). The
 plugin registers the fixtures in every run, but ``confluent_kafka`` is imported only
 inside them and inside :func:`poll_records`: a run that uses none of them never loads
-librdkafka. Without the extra, a test that asks for one of these fixtures is *skipped*,
-with the ``pip install`` line as the reason (as ``pytest.importorskip`` does).
+librdkafka. Without the extra, a test that asks for one of these fixtures fails its
+set-up with the ``pip install`` line (:func:`require_confluent`). The asyncio twins
+(``confluent_kafka.aio`` clients) are in :mod:`.confluent_aio`; :func:`apoll_records`,
+here, reads from their consumers.
 
 The clients are plain ``confluent_kafka.Producer`` / ``Consumer`` / ``AdminClient`` with
 librdkafka's own property names (``bootstrap.servers``, ``group.id``...): values and keys
@@ -22,7 +24,7 @@ from __future__ import annotations
 import contextlib
 import time
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -33,8 +35,9 @@ from .fixture_types import ConfluentConsumerFactory, ConfluentProducerFactory, F
 from .fixtures import _outlive_clients, require_extra, worker_id
 
 if TYPE_CHECKING:  # imported by the fixtures: the plugin imports this module in every run
-    from confluent_kafka import Consumer, Message, Producer
+    from confluent_kafka import Consumer, Message, Producer, TopicPartition
     from confluent_kafka.admin import AdminClient
+    from confluent_kafka.aio import AIOConsumer
 
 #: What to install when ``confluent_kafka`` does not import (the skip reason says it).
 INSTALL_HINT = "pip install 'pytest-kafka-patterns[confluent]'"
@@ -96,13 +99,19 @@ def flush_producer(producer: Producer, timeout: float = FLUSH_TIMEOUT) -> int:
     """Flush ``producer`` for at most ``timeout`` seconds; warn (``UserWarning``) when
     messages are still undelivered then. Returns their number (0 when all were sent)."""
     left = producer.flush(timeout)
+    warn_undelivered(left, timeout, stacklevel=3)
+    return left
+
+
+def warn_undelivered(left: int, timeout: float, *, stacklevel: int = 2) -> None:
+    """Warn (``UserWarning``) that a producer still held ``left`` messages after a
+    teardown flush of ``timeout`` seconds; nothing when ``left`` is 0."""
     if left:
         warnings.warn(
             f"confluent-kafka producer: {left} message(s) still undelivered after "
             f"flushing for {timeout:g} s at teardown",
-            stacklevel=2,
+            stacklevel=stacklevel,
         )
-    return left
 
 
 def confluent_admin_fixture(broker: str = "kafka_broker") -> FixtureFunction:
@@ -203,12 +212,61 @@ def confluent_consumer_factory_fixture(
     return confluent_consumer_factory_factory_fixture
 
 
-def _topics_of(consumer: Consumer, topics: Sequence[str] | None) -> str:
-    names = tuple(topics or _SUBSCRIBED.get(id(consumer), ()))
-    if not names:
-        with contextlib.suppress(RuntimeError):
-            names = tuple(sorted({tp.topic for tp in consumer.assignment()}))
-    return ", ".join(names) if names else "(topics unknown: pass topics=)"
+def _check_poll_args(helper: str, count: int, timeout: float) -> None:
+    if count < 0 or timeout <= 0:
+        raise ValueError(f"{helper}(count={count}, timeout={timeout}): "
+                         "count must be >= 0 and timeout > 0")
+
+
+def _take(helper: str, messages: Iterable[Message], got: list[Message], count: int) -> None:
+    """Append ``messages`` without an error to ``got``; skip partition EOF events; raise
+    on any other message error (see :func:`poll_records`)."""
+    __tracebackhide__ = True
+    from confluent_kafka import KafkaError
+
+    for message in messages:
+        error = message.error()
+        if error is None:
+            got.append(message)
+        elif error.code() == KafkaError.UNKNOWN_TOPIC_OR_PART:
+            raise TopicNotFound(helper, str(message.topic()))
+        elif error.code() != KafkaError._PARTITION_EOF:
+            raise AssertionError(
+                f"{helper}: message error on {message.topic()} "
+                f"[partition {message.partition()}] after {len(got)} of {count} "
+                f"record(s): {error.name()}: {error.str()}"
+            )
+
+
+def _slice(deadline: float) -> float:
+    """Seconds the next ``consume()`` may block: :data:`_CONSUME_SLICE`, cut to the
+    deadline."""
+    return max(0.0, min(_CONSUME_SLICE, deadline - time.monotonic()))
+
+
+def _shortfall(
+    helper: str, got: int, count: int, timeout: float, consumer: object,
+    topics: Sequence[str] | None, assignment: Iterable[TopicPartition],
+) -> AssertionError:
+    """The error of a poll that got ``got`` of ``count`` records: from which topic(s)
+    (``topics``, else those the fixtures subscribed ``consumer`` to, else its
+    ``assignment``) and what it was assigned."""
+    assigned: dict[str, list[int]] = {}
+    for tp in sorted(assignment, key=lambda tp: (tp.topic, tp.partition)):
+        assigned.setdefault(tp.topic, []).append(tp.partition)
+    names = tuple(topics or _SUBSCRIBED.get(id(consumer), ())) or tuple(assigned)
+    where = ", ".join(names) if names else "(topics unknown: pass topics=)"
+    what = (
+        "assigned " + ", ".join(
+            f"{topic}[{','.join(map(str, partitions))}]"
+            for topic, partitions in assigned.items()
+        )
+        if assigned else "no partitions assigned (not subscribed, or not joined yet)"
+    )
+    return AssertionError(
+        f"{helper}: {got} of {count} record(s) arrived within {timeout:g} s from {where}; "
+        f"{what}"
+    )
 
 
 def poll_records(
@@ -237,11 +295,7 @@ def poll_records(
     ``ValueError`` when ``count`` is negative or ``timeout`` not positive.
     """
     __tracebackhide__ = True
-    if count < 0 or timeout <= 0:
-        raise ValueError(f"poll_records(count={count}, timeout={timeout}): "
-                         "count must be >= 0 and timeout > 0")
-    from confluent_kafka import KafkaError
-
+    _check_poll_args("poll_records", count, timeout)
     from .waiting import poll  # here: tenacity is not loaded with the plugin
 
     got: list[Message] = []
@@ -250,38 +304,55 @@ def poll_records(
     def attempt() -> int:
         __tracebackhide__ = True
         wanted = count - len(got)
-        if wanted <= 0:
-            return len(got)
-        slice_ = max(0.0, min(_CONSUME_SLICE, deadline - time.monotonic()))
-        for message in consumer.consume(num_messages=wanted, timeout=slice_):
-            error = message.error()
-            if error is None:
-                got.append(message)
-            elif error.code() == KafkaError.UNKNOWN_TOPIC_OR_PART:
-                raise TopicNotFound("poll_records", str(message.topic()))
-            elif error.code() != KafkaError._PARTITION_EOF:
-                raise AssertionError(
-                    f"poll_records: message error on {message.topic()} "
-                    f"[partition {message.partition()}] after {len(got)} of {count} "
-                    f"record(s): {error.name()}: {error.str()}"
-                )
+        if wanted > 0:
+            messages = consumer.consume(num_messages=wanted, timeout=_slice(deadline))
+            _take("poll_records", messages, got, count)
         return len(got)
 
     polled = poll(attempt, timeout=timeout, interval=0.0, done=lambda n: n >= count)
     if not polled.done:
-        assigned: dict[str, list[int]] = {}
+        assignment: list[TopicPartition] = []
         with contextlib.suppress(RuntimeError):  # closed: no assignment to tell
-            for tp in sorted(consumer.assignment(), key=lambda tp: (tp.topic, tp.partition)):
-                assigned.setdefault(tp.topic, []).append(tp.partition)
-        assignment = (
-            "assigned " + ", ".join(
-                f"{topic}[{','.join(map(str, partitions))}]"
-                for topic, partitions in assigned.items()
-            )
-            if assigned else "no partitions assigned (not subscribed, or not joined yet)"
-        )
-        raise AssertionError(
-            f"poll_records: {len(got)} of {count} record(s) arrived within {timeout:g} s "
-            f"from {_topics_of(consumer, topics)}; {assignment}"
-        )
+            assignment = consumer.assignment()
+        raise _shortfall("poll_records", len(got), count, timeout, consumer, topics,
+                         assignment)
+    return got
+
+
+async def apoll_records(
+    consumer: AIOConsumer,
+    count: int,
+    timeout: float = POLL_TIMEOUT,
+    *,
+    topics: Sequence[str] | None = None,
+) -> list[Message]:
+    """:func:`poll_records` for a ``confluent_kafka.aio.AIOConsumer`` (confluent-kafka
+    2.13+): ``await apoll_records(consumer, count, timeout=10.0, topics=None)``.
+
+    Same result and errors, the messages starting ``apoll_records:``. Each
+    ``consume()`` runs in the consumer's thread pool for at most ~0.1 s, so the event
+    loop runs meanwhile, and the call never ends much past ``timeout`` (at most ~0.1 s).
+    """
+    __tracebackhide__ = True
+    _check_poll_args("apoll_records", count, timeout)
+    from .waiting import apoll  # here: tenacity is not loaded with the plugin
+
+    got: list[Message] = []
+    deadline = time.monotonic() + timeout
+
+    async def attempt() -> int:
+        __tracebackhide__ = True
+        wanted = count - len(got)
+        if wanted > 0:
+            messages = await consumer.consume(num_messages=wanted, timeout=_slice(deadline))
+            _take("apoll_records", messages, got, count)
+        return len(got)
+
+    polled = await apoll(attempt, timeout=timeout, interval=0.0, done=lambda n: n >= count)
+    if not polled.done:
+        assignment: list[TopicPartition] = []
+        with contextlib.suppress(RuntimeError):  # closed: no assignment to tell
+            assignment = await consumer.assignment()
+        raise _shortfall("apoll_records", len(got), count, timeout, consumer, topics,
+                         assignment)
     return got

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 if TYPE_CHECKING:
     from aiokafka import AIOKafkaConsumer
     from confluent_kafka import Consumer, Producer
+    from confluent_kafka.aio import AIOConsumer, AIOProducer
     from kafka import KafkaConsumer, KafkaProducer
 
     from .reading import IsolationLevel
@@ -71,6 +72,22 @@ class ConfluentConsumerFactory(Protocol):
     """``confluent_consumer_factory``: ``make(*topics, group_id=None, **config)``."""
 
     def __call__(self, *topics: str, group_id: str | None = None, **config: Any) -> Consumer: ...
+
+
+class ConfluentAioProducerFactory(Protocol):
+    """``confluent_aio_producer_factory``: ``await make(**config)`` ->
+    ``confluent_kafka.aio.AIOProducer``."""
+
+    def __call__(self, **config: Any) -> Awaitable[AIOProducer]: ...
+
+
+class ConfluentAioConsumerFactory(Protocol):
+    """``confluent_aio_consumer_factory``: ``await make(*topics, group_id=None, **config)``
+    -> ``confluent_kafka.aio.AIOConsumer``."""
+
+    def __call__(
+        self, *topics: str, group_id: str | None = None, **config: Any
+    ) -> Awaitable[AIOConsumer]: ...
 
 
 class AioConsumerFactory(Protocol):

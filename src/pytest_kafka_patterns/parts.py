@@ -1,7 +1,7 @@
 """The plugin's parts: one pytest11 entry point (``kafka_patterns``) registers the others.
 
 Each part is registered under its own name, so ``-p no:kafka_patterns_events`` (or
-``_faults``, ``_contracts``, ``_aio``) disables that part alone, and
+``_faults``, ``_contracts``, ``_aio``, ``_confluent_aio``) disables that part alone, and
 ``-p no:kafka_patterns`` disables the whole plugin: with the entry point blocked, no part
 is registered. A part that finds itself loaded without the core (``-p no:kafka_patterns
 -p pytest_kafka_patterns.events_plugin``) refuses to run with a usage error.
@@ -10,8 +10,8 @@ The parts are registered from the core's ``pytest_addhooks``, the first hook pyt
 on a plugin it registers, while it loads the entry points and before it parses the
 command line, so a part's hooks and markers exist for every phase (pytest-xdist
 registers its parts from ``pytest_configure``). Every option, the contracts' included,
-is in the core's one table (:mod:`.config`). The aio part is registered from
-``pytest_configure``, once pytest-asyncio's presence is known.
+is in the core's one table (:mod:`.config`). The aio and confluent_aio parts are
+registered from ``pytest_configure``, once pytest-asyncio's presence is known.
 """
 
 from __future__ import annotations
@@ -36,6 +36,11 @@ PARTS = {
 #: Registered from the core's ``pytest_configure`` when pytest-asyncio and aiokafka are
 #: installed.
 AIO = "kafka_patterns_aio"
+
+#: The confluent-kafka async fixtures (:mod:`.confluent_aio`): registered from the core's
+#: ``pytest_configure`` when pytest-asyncio is active, whether confluent-kafka is
+#: installed or not (their set-up says what is missing).
+CONFLUENT_AIO = "kafka_patterns_confluent_aio"
 
 
 def register_parts(pluginmanager: pytest.PytestPluginManager) -> None:

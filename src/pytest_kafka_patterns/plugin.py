@@ -64,16 +64,18 @@ QUIET_WARNINGS = tuple(
 )
 
 #: pytest-asyncio warns from its ``pytest_configure`` (so before the report header) when
-#: ``asyncio_default_fixture_loop_scope`` is unset. Our aio fixtures name their loop
-#: scope, so the default does not concern them; the warning is hidden while the aio part
-#: is active and the option unset.
+#: ``asyncio_default_fixture_loop_scope`` is unset. Our async fixtures name their loop
+#: scope, so the default does not concern them; the warning is hidden while an async
+#: part (aio, confluent_aio) is active and the option unset.
 ASYNCIO_LOOP_SCOPE_UNSET = 'The configuration option "asyncio_default_fixture_loop_scope" is unset'
 
 
 def _quiet_known_warnings(config: pytest.Config) -> None:
     for line in QUIET_WARNINGS:
         config.addinivalue_line("filterwarnings", line)
-    if _aio_wanted(config) and not config.getini("asyncio_default_fixture_loop_scope"):
+    if (_aio_wanted(config) or _confluent_aio_wanted(config)) and not config.getini(
+        "asyncio_default_fixture_loop_scope"
+    ):
         # Raised while pytest_configure runs, inside pytest's own warnings context for the
         # configure phase: a filter added now lasts until that context ends.
         warnings.filterwarnings(
@@ -88,6 +90,14 @@ def _aio_wanted(config: pytest.Config) -> bool:
         config.pluginmanager.hasplugin("asyncio")
         and not config.pluginmanager.is_blocked(parts.AIO)
         and find_spec("aiokafka") is not None
+    )
+
+
+def _confluent_aio_wanted(config: pytest.Config) -> bool:
+    """The confluent_aio part registers: pytest-asyncio active, not disabled (without
+    confluent-kafka its fixtures fail set-up with the pip line, as the sync ones do)."""
+    return config.pluginmanager.hasplugin("asyncio") and not config.pluginmanager.is_blocked(
+        parts.CONFLUENT_AIO
     )
 
 
@@ -123,6 +133,10 @@ def pytest_configure(config: pytest.Config) -> None:
     # (fixtures.reap_leftovers), not here: a run that uses no service pays nothing for it.
     if _aio_wanted(config):
         config.pluginmanager.register(import_module(".aio", __package__), parts.AIO)
+    if _confluent_aio_wanted(config):
+        config.pluginmanager.register(
+            import_module(".confluent_aio", __package__), parts.CONFLUENT_AIO
+        )
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:

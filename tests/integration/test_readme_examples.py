@@ -31,7 +31,7 @@ def readme_files() -> dict[str, str]:
 def test_the_readme_has_runnable_examples() -> None:
     assert {"test_orders.py", "conftest.py", "test_legacy.py", "test_async_orders.py",
             "test_faults.py", "test_confluent_orders.py", "test_avro_orders.py",
-            "test_avro_contract.py"} <= set(
+            "test_avro_contract.py", "test_confluent_async_orders.py"} <= set(
                 readme_files())
 
 
@@ -39,16 +39,17 @@ def test_readme_examples_pass(pytester: pytest.Pytester, local_backends) -> None
     pytest.importorskip("aiokafka")
     pytest.importorskip("pytest_asyncio")
     pytest.importorskip("confluent_kafka")
+    pytest.importorskip("confluent_kafka.aio")
     pytest.importorskip("confluent_kafka.schema_registry.avro")
     for name, body in readme_files().items():
         pytester.path.joinpath(name).write_text(body)
     if kafka_python_major() >= 3:
         result = pytester.runpytest_inprocess(*local_backends)
-        result.assert_outcomes(passed=10)
+        result.assert_outcomes(passed=11)
     else:
         # kafka-python 2's producer fails a send in flight when its connection is cut
         # (KafkaConnectionError), retries or not: the faults example holds from 3.0 on.
         result = pytester.runpytest_inprocess(*local_backends, "-k", "not survives_a_cut")
-        result.assert_outcomes(passed=9, deselected=1)
+        result.assert_outcomes(passed=10, deselected=1)
     output = result.stdout.str()
     assert "CommitFailed" not in output and "commit" not in output.lower()

@@ -12,6 +12,7 @@ PART_FIXTURES = {
     "kafka_patterns_faults": "kafka_proxied_broker",
     "kafka_patterns_contracts": "verify_contract",
     "kafka_patterns_aio": "aiokafka_producer",
+    "kafka_patterns_confluent_aio": "confluent_aio_producer",
 }
 CORE_FIXTURES = ("kafka_broker", "kafka_topic_factory", "redis_client")
 
