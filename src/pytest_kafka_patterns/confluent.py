@@ -238,6 +238,27 @@ def _take(helper: str, messages: Iterable[Message], got: list[Message], count: i
             )
 
 
+def _check_consumer(helper: str, consumer: object, *, asynchronous: bool) -> None:
+    """``TypeError`` saying what to do when ``consumer`` is not what ``helper`` polls: a
+    coroutine (``confluent_aio_consumer_factory(...)`` not awaited), or a consumer of the
+    other kind (``consume`` a coroutine function or not)."""
+    import inspect
+
+    if inspect.iscoroutine(consumer):
+        consumer.close()  # never awaited: no "was never awaited" warning on top
+        raise TypeError(f"{helper} got a coroutine, not a consumer: did you forget "
+                        "`await` before confluent_aio_consumer_factory(...)?")
+    consume = getattr(consumer, "consume", None)
+    if consume is None:
+        raise TypeError(f"{helper} needs a confluent-kafka consumer, got "
+                        f"{type(consumer).__name__}")
+    if inspect.iscoroutinefunction(consume) != asynchronous:
+        other = "apoll_records" if not asynchronous else "poll_records"
+        kind = "an AIOConsumer" if not asynchronous else "a confluent_kafka.Consumer"
+        raise TypeError(f"{helper} got {kind}: use `{'await ' if other[0] == 'a' else ''}"
+                        f"{other}(consumer, ...)` for it")
+
+
 def _slice(deadline: float) -> float:
     """Seconds the next ``consume()`` may block: :data:`_CONSUME_SLICE`, cut to the
     deadline."""
@@ -292,10 +313,13 @@ def poll_records(
       partition; a subscribed topic that does not exist raises
       :class:`~.errors.TopicNotFound`, an ``AssertionError`` too.
 
-    ``ValueError`` when ``count`` is negative or ``timeout`` not positive.
+    ``ValueError`` when ``count`` is negative or ``timeout`` not positive; ``TypeError``
+    naming the fix when ``consumer`` is a coroutine (a factory call not awaited) or an
+    ``AIOConsumer`` (use :func:`apoll_records`).
     """
     __tracebackhide__ = True
     _check_poll_args("poll_records", count, timeout)
+    _check_consumer("poll_records", consumer, asynchronous=False)
     from .waiting import poll  # here: tenacity is not loaded with the plugin
 
     got: list[Message] = []
@@ -335,6 +359,7 @@ async def apoll_records(
     """
     __tracebackhide__ = True
     _check_poll_args("apoll_records", count, timeout)
+    _check_consumer("apoll_records", consumer, asynchronous=True)
     from .waiting import apoll  # here: tenacity is not loaded with the plugin
 
     got: list[Message] = []

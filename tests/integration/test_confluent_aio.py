@@ -294,3 +294,26 @@ def test_without_pytest_asyncio_the_fixtures_are_absent(pytester: pytest.Pyteste
     result = pytester.runpytest_inprocess("-p", "no:asyncio")
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["*fixture 'confluent_aio_producer_factory' not found*"])
+
+
+@pytest.mark.asyncio
+async def test_the_wrong_consumer_kind_says_what_to_write(
+    kafka_topic: str, confluent_aio_consumer_factory: ConfluentAioConsumerFactory,
+    confluent_consumer_factory: Any,
+) -> None:
+    """A factory call not awaited, or a consumer of the other kind: a TypeError naming the
+    fix, not ``'coroutine' object has no attribute 'consume'``."""
+    from pytest_kafka_patterns.confluent import poll_records
+
+    pending = confluent_aio_consumer_factory(kafka_topic)
+    with pytest.raises(TypeError, match=r"did you forget `await` before "
+                                        r"confluent_aio_consumer_factory"):
+        await apoll_records(pending, 1, timeout=1)  # type: ignore[arg-type]
+    aio = await confluent_aio_consumer_factory(kafka_topic)
+    with pytest.raises(TypeError, match=r"poll_records got an AIOConsumer: use "
+                                        r"`await apoll_records\(consumer, \.\.\.\)`"):
+        poll_records(aio, 1, timeout=1)
+    sync = confluent_consumer_factory(kafka_topic)
+    with pytest.raises(TypeError, match=r"apoll_records got a confluent_kafka.Consumer: use "
+                                        r"`poll_records\(consumer, \.\.\.\)`"):
+        await apoll_records(sync, 1, timeout=1)

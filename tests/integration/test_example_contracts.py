@@ -47,10 +47,17 @@ def assert_no_consumer_left():
 def test_naive_idempotent_consumer_loses_events_after_a_crash(verify):
     """Its ``commit()`` after each message commits the positions of the whole polled
     batch: a crash mid-batch loses the rest of it. (Its check-then-act race, which
-    charges twice, is shown in test_idempotent_consumer.py.)"""
+    charges twice, is shown in test_idempotent_consumer.py.)
+
+    Which kill comes first depends on how the fetches are batched: the consumer SIGKILLs
+    itself at its crash point, or (seen once under kafka-python 2.2.15: 5 effects, then
+    its group caught up) its commits have already passed records it never processed, it
+    has nothing left to read, and the harness kills it as stalled before its crash point.
+    Either way events are lost, which is what this shows."""
     [result] = verify(contract("idempotent_consumer"), scenarios=["crash"],
                       consumer=f"{RUNNERS}:naive_idempotent_consumer", seed=5, check=False)
-    with pytest.raises(AssertionError, match=r"(?s)seed 5.*SIGKILLed itself at effect #.*"
+    with pytest.raises(AssertionError, match=r"(?s)seed 5.*SIGKILLed (itself at effect #|by "
+                       r"the harness \(stalled before its crash point\)).*"
                        r"assert_exactly_once_effect: \d+ of 20 event\(s\) without an effect"):
         result.check()
     assert_no_consumer_left()

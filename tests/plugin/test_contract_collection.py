@@ -189,3 +189,23 @@ def test_a_bad_events_source_fails_in_one_line_without_a_traceback(pytester, plu
     output = result.stdout.str()
     assert "Traceback" not in output and "During handling" not in output
     assert len(output.splitlines()) < 40, output
+
+
+def test_an_avro_contract_is_one_collection_error_before_any_service_starts(
+    pytester, plugin_args
+) -> None:
+    """The fault scenarios produce JSON: an Avro contract cannot run under them, and says
+    so once, at collection, not once per scenario after the broker and Redis started."""
+    pytest.importorskip("avro.compatibility")
+    from pytest_kafka_patterns.avro import event_schema
+
+    pytester.path.joinpath("order_created.avsc").write_text(event_schema("order.created"))
+    pytester.path.joinpath("avro.contract.json").write_text(json.dumps(
+        small_contract("email_service", ["crash", "duplicates"]) | {
+            "avro": {"schemas": {"order.created": "order_created.avsc"}}}))
+    result = pytester.runpytest_subprocess("--kafka-contracts", ".", *plugin_args,
+                                           *LOCAL_BACKENDS, "-p", "no:cacheprovider")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*contract 'small' reads Avro, and the fault scenarios "
+                                 "produce JSON events*"])
+    assert "kafka-patterns services" not in result.stdout.str()

@@ -90,6 +90,14 @@ def _walk(reader: Any, writer: Any, path: str) -> list[tuple[str, str]]:
                 continue
             problems += _walk(reader_field.type, writer_field.type, where)
         return problems
+    if reader.type == "enum" and writer.type == "enum" and schema_name_equals(reader, writer):
+        extra = [symbol for symbol in writer.symbols if symbol not in reader.symbols]
+        if extra and reader.props.get("default") not in reader.symbols:
+            return [(path or "value",
+                     f"the producer's enum {writer.name} has symbol(s) the consumer's "
+                     f"lacks: {', '.join(extra)} (add them to the consumer's enum, or give "
+                     "it a default)")]
+        return []
     checker = ReaderWriterCompatibilityChecker()  # type: ignore[no-untyped-call]
     result = checker.get_compatibility(reader, writer)
     if result.compatibility is SchemaCompatibilityType.compatible:

@@ -67,7 +67,7 @@ def violations(
     ``registry`` (the ``schema_registry`` fixture) decodes wire-format values when the
     contract has Avro schemas; ``ValueError`` if such a value comes without one."""
     __tracebackhide__ = True
-    return _read_and_check(contract, value, key, headers, registry)[1]
+    return _read_and_check(contract, value, key, headers, registry, record=False)[1]
 
 
 def _read_and_check(
@@ -76,11 +76,20 @@ def _read_and_check(
     key: Any,
     headers: Iterable[tuple[str, Any]] | Mapping[str, Any] | None,
     registry: SchemaRegistry | None,
+    *,
+    record: bool,
 ) -> tuple[Any, list[Violation]]:
     """``(the value as the consumer reads it, every violation)``: for a wire-format Avro
-    value, the decoded one (the raw bytes when it does not decode)."""
+    value, the decoded one (the raw bytes when it does not decode). ``record``: the value
+    is a record's as read from Kafka, so an Avro contract needs it in the wire format."""
     __tracebackhide__ = True
     found: list[Violation] = []
+    if contract.avro_schemas and record and not isinstance(value, bytes | bytearray):
+        return value, [Violation(
+            "value", "is not in the Confluent wire format: it is already decoded (a JSON "
+            "value, or read with a value_deserializer), so its writer schema cannot be "
+            "checked; read the records undecoded (read_topic without value_deserializer)",
+            value)]
     if contract.avro_schemas:
         decoded, found, go_on = _avro_violations(contract, value, registry)
         value = value if decoded is MISSING else decoded
@@ -219,7 +228,8 @@ def check_messages(
             head = formatting.summary(item)
         else:
             headers = getattr(item, "headers", None)
-            value, problems = _read_and_check(contract, item.value, item.key, headers, registry)
+            value, problems = _read_and_check(contract, item.value, item.key, headers, registry,
+                                              record=True)
             head = formatting.describe_record(
                 item if value is item.value else _AsRead(item, value))
         if problems:

@@ -369,6 +369,15 @@ def parse_contract(document: Any, *, path: Path | None = None) -> Contract:
         raise ContractError(
             f"{origin}: {len(problems)} problem(s)\n" + "\n".join(f"  {p}" for p in problems)
         )
+    try:
+        schemas = {event_type: _schema_of(entry, base, event_type)
+                   for event_type, entry in document.get("schemas", {}).items()}
+        avro_schemas = {
+            event_type: _avro_schema_of(entry, base, event_type)
+            for event_type, entry in document.get("avro", {}).get("schemas", {}).items()
+        }
+    except ContractError as exc:
+        raise ContractError(f"{path or 'contract'}: {exc}") from None
     consumer = document["consumer"]
     guarantee = document["guarantee"]
     dlq = guarantee.get("dlq")
@@ -386,10 +395,7 @@ def parse_contract(document: Any, *, path: Path | None = None) -> Contract:
         key_required=bool(document.get("key", {}).get("required", False)),
         key_equals=document.get("key", {}).get("equals"),
         required_headers=tuple(document.get("headers", {}).get("required", ())),
-        schemas={
-            event_type: _schema_of(entry, base, event_type)
-            for event_type, entry in document.get("schemas", {}).items()
-        },
+        schemas=schemas,
         ordering=guarantee.get("ordering") == "per-key",
         dlq=Dlq(dlq["dlq_topic"], dlq["max_retries"]) if dlq else None,
         faults=Faults(
@@ -405,10 +411,7 @@ def parse_contract(document: Any, *, path: Path | None = None) -> Contract:
         event_type_field=document.get("event_type_field", "event_type"),
         id_field=document.get("id_field", "event_id"),
         events=events,
-        avro_schemas={
-            event_type: _avro_schema_of(entry, base, event_type)
-            for event_type, entry in document.get("avro", {}).get("schemas", {}).items()
-        },
+        avro_schemas=avro_schemas,
         avro_compatibility=document.get("avro", {}).get("compatibility", "BACKWARD"),
     )
 
@@ -441,8 +444,8 @@ def _avro_schema_of(entry: Any, base: Path | None, event_type: str) -> str:
     except InvalidSchemaFile as exc:
         raise ContractError(f"avro/schemas/{event_type}: {exc}") from None
     except OSError as exc:
-        raise ContractError(f"avro/schemas/{event_type}: cannot read {schema_path}: {exc}"
-                            ) from None
+        raise ContractError(f"avro/schemas/{event_type}: cannot read {schema_path}: "
+                            f"{exc.strerror or exc}") from None
 
 
 def _event_source(document: Mapping[str, Any], base: Path | None) -> EventSource:
