@@ -109,6 +109,32 @@ def raw_read(bootstrap: str, count: int, tuned: bool) -> list[Any]:
     return seen
 
 
+def raw_confluent_read(bootstrap: str, count: int) -> list[Any]:
+    """confluent_kafka.Consumer: assign + consume until ``count`` records; returns the
+    decoded (key, value) pairs beside each message (a test needs both)."""
+    from confluent_kafka import OFFSET_BEGINNING, Consumer
+    from confluent_kafka import TopicPartition as ConfluentTopicPartition
+
+    consumer = Consumer({
+        "bootstrap.servers": bootstrap, "group.id": "bench-unused",
+        "enable.auto.commit": False, "enable.auto.offset.store": False,
+        "fetch.wait.max.ms": reading.FETCH_MAX_WAIT_MS,
+        "max.partition.fetch.bytes": reading.MAX_PARTITION_FETCH_BYTES,
+    })
+    partitions = consumer.list_topics(TOPIC, timeout=10).topics[TOPIC].partitions
+    consumer.assign([ConfluentTopicPartition(TOPIC, p, OFFSET_BEGINNING)
+                     for p in sorted(partitions)])
+    seen: list[Any] = []
+    while len(seen) < count:
+        for message in consumer.consume(num_messages=reading.MAX_POLL_RECORDS, timeout=0.1):
+            if message.error() is not None:
+                raise RuntimeError(message.error())
+            seen.append((message, key_deserializer(message.key()),
+                         json_deserializer(message.value())))
+    consumer.close()
+    return seen
+
+
 def raw_read_nogc(bootstrap: str, count: int) -> list[Any]:
     with reading.gc_paused():
         return raw_read(bootstrap, count, tuned=True)
@@ -140,6 +166,7 @@ def main() -> None:
                 "raw defaults": lambda: raw_read(bootstrap, args.records, tuned=False),
                 "raw tuned": lambda: raw_read(bootstrap, args.records, tuned=True),
                 "raw tuned+nogc": lambda: raw_read_nogc(bootstrap, args.records),
+                "raw confluent-kafka": lambda: raw_confluent_read(bootstrap, args.records),
                 "read_topic": lambda: read_topic(
                     bootstrap, TOPIC, min_records=args.records, timeout=120),
             }
@@ -156,20 +183,20 @@ def main() -> None:
                     assert len(records) == args.records, (name, len(records))
                     wall[name].append(seconds)
 
-            print(f"\n{'reader':<16}{'wall best':>10}{'median':>8}{'records/s':>11}"
+            print(f"\n{'reader':<22}{'wall best':>10}{'median':>8}{'records/s':>11}"
                   f"{'client CPU s':>14}")
             for name in readers:
-                print(f"{name:<16}{min(wall[name]):>10.2f}{statistics.median(wall[name]):>8.2f}"
+                print(f"{name:<22}{min(wall[name]):>10.2f}{statistics.median(wall[name]):>8.2f}"
                       f"{args.records / statistics.median(wall[name]):>11,.0f}"
                       f"{statistics.median(cpu[name]):>14.2f}")
             print("\nratio of records/s, read_topic / raw, median of per-round pairs "
                   "(wall; client CPU):")
-            for name in ("raw defaults", "raw tuned", "raw tuned+nogc"):
+            for name in ("raw defaults", "raw tuned", "raw tuned+nogc", "raw confluent-kafka"):
                 pairs = [raw / mine for raw, mine in zip(wall[name], wall["read_topic"],
                                                            strict=True)]
                 cpu_pairs = [raw / mine for raw, mine in zip(cpu[name], cpu["read_topic"],
                                                                strict=True)]
-                print(f"  vs {name:<16} {statistics.median(pairs):.2f}; "
+                print(f"  vs {name:<22} {statistics.median(pairs):.2f}; "
                       f"{statistics.median(cpu_pairs):.2f}")
 
             group = "bench-group"

@@ -1,0 +1,189 @@
+"""read_topic's records through confluent-kafka (librdkafka), when it is installed.
+
+One job: read every record of a topic from each partition's start up to its end into
+:class:`~.records.Record` objects, as :func:`~.reading.read_topic` does with
+kafka-python, only faster (librdkafka parses Fetch answers in C). The end of a
+partition is where librdkafka signals ``_PARTITION_EOF`` (``enable.partition.eof``):
+the high watermark of the latest Fetch answer, or for ``isolation.level=read_committed``
+its last stable offset (librdkafka's CONFIGURATION.md, and KIP-98 for the LSO).
+ListOffsets "latest" is never asked (Tansu 0.6 answers it wrongly).
+
+What librdkafka cannot tell: a broker that does not hide aborted records (Tansu 0.6)
+hands them to a ``read_committed`` consumer as if committed, and librdkafka shows no batch
+headers (producer id, transactional flag) to tell them apart. So a ``read_committed`` read
+stops as soon as a partition's offsets skip (a transaction marker, or an aborted record
+a correct broker left out, or compaction) and returns :data:`TRANSACTIONAL`;
+:func:`~.reading.read_topic` then reads the topic with kafka-python, which computes the
+transactions from the log. A log without skips has no transaction markers, so none of
+its records is aborted, and an open transaction is past the last stable offset that
+ends the read: the answer is the same as kafka-python's.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Final
+
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, TopicPartition
+
+from .errors import KafkaPatternsError, TopicNotFound
+from .records import Record, ValueDeserializer, decode_key, decode_value, deserialized
+from .waiting import poll
+
+#: Returned instead of records when a ``read_committed`` read met a partition whose
+#: offsets skip: the log holds transactions (or gaps), so kafka-python must read it.
+TRANSACTIONAL: Final = "transactional"
+
+_EOF = KafkaError._PARTITION_EOF
+_NOT_AVAILABLE = 0  # confluent_kafka.TIMESTAMP_NOT_AVAILABLE
+
+
+def reader_config(
+    bootstrap_servers: str, *, committed: bool, fetch_max_wait_ms: int,
+    max_partition_fetch_bytes: int,
+) -> dict[str, Any]:
+    """librdkafka settings of the reader: assignment only (the group id is required by
+    confluent-kafka, never joined or committed to), EOF events on, no CRC checks."""
+    return {
+        "bootstrap.servers": bootstrap_servers,
+        "group.id": "pytest-kafka-patterns-reader",
+        "client.id": "pytest-kafka-patterns-reader",
+        "enable.auto.commit": False,
+        "enable.auto.offset.store": False,
+        "enable.partition.eof": True,
+        "isolation.level": "read_committed" if committed else "read_uncommitted",
+        "fetch.wait.max.ms": fetch_max_wait_ms,
+        "max.partition.fetch.bytes": max_partition_fetch_bytes,
+        "check.crcs": False,
+    }
+
+
+def _partitions(consumer: Consumer, topic: str, bootstrap_servers: str, deadline: float,
+                wait: bool) -> list[int]:
+    """The topic's partition ids; with ``wait``, until it exists or time is up.
+    :class:`~.errors.TopicNotFound` naming ``read_topic`` when it does not exist."""
+    __tracebackhide__ = True
+
+    def ask() -> list[int]:
+        metadata = consumer.list_topics(
+            topic, timeout=max(1.0, deadline - time.monotonic())
+        ).topics.get(topic)
+        if metadata is None or metadata.error is not None:
+            return []
+        return sorted(metadata.partitions)
+
+    timeout = max(0.0, deadline - time.monotonic()) if wait else 0.0
+    polled = poll(ask, timeout=timeout, interval=0.05)
+    if not polled.value:
+        raise TopicNotFound("read_topic", topic, bootstrap_servers, timeout)
+    return polled.value
+
+
+def read_records(
+    bootstrap_servers: str,
+    topic: str,
+    *,
+    min_records: int,
+    deadline: float,
+    committed: bool,
+    value_deserializer: ValueDeserializer | None,
+    batch: int,
+    poll_ms: int,
+    fetch_max_wait_ms: int,
+    max_partition_fetch_bytes: int,
+) -> list[Record] | str:
+    """Every record of ``topic`` by partition then offset, read until at least
+    ``min_records`` arrived and every partition signalled its end, or until ``deadline``
+    (``time.monotonic()``) with what arrived; or :data:`TRANSACTIONAL` (``committed``
+    only) as soon as a partition's offsets skip.
+
+    ``batch``: records per ``consume`` call; ``poll_ms``: longest wait of one.
+    Raises :class:`~.errors.TopicNotFound` (at once, or after waiting for the topic
+    until ``deadline`` when ``min_records`` > 0), ``AssertionError`` naming the record
+    for a value ``value_deserializer`` cannot decode, :class:`KafkaPatternsError` for a
+    fatal client error.
+    """
+    __tracebackhide__ = True
+    consumer = Consumer(reader_config(
+        bootstrap_servers, committed=committed, fetch_max_wait_ms=fetch_max_wait_ms,
+        max_partition_fetch_bytes=max_partition_fetch_bytes,
+    ))
+    try:
+        partitions = _partitions(consumer, topic, bootstrap_servers, deadline, min_records > 0)
+        consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in partitions])
+        by_partition: dict[int, list[Record]] = {p: [] for p in partitions}
+        at_end = dict.fromkeys(partitions, False)
+        #: the offset each partition's next record must have for a committed read (None:
+        #: not known until the partition's first Fetch answer gives its log start)
+        expected: dict[int, int | None] = dict.fromkeys(partitions)
+        count = 0
+        while True:
+            timeout = max(0.0, min(poll_ms / 1000, deadline - time.monotonic()))
+            # Any: the stubs allow None partitions and offsets, which messages of an
+            # assigned partition never have
+            messages: list[Any] = consumer.consume(num_messages=batch, timeout=timeout)
+            for message in messages:
+                partition = message.partition()
+                error = message.error()
+                if error is not None:
+                    if error.code() == _EOF:
+                        at_end[partition] = True
+                        if committed and _skips(consumer, topic, partition,
+                                                expected[partition], message.offset()):
+                            return TRANSACTIONAL
+                    elif error.fatal():
+                        raise KafkaPatternsError(
+                            f"read_topic: confluent-kafka failed reading {topic!r}: {error}")
+                    continue  # librdkafka retries transient errors itself
+                offset = message.offset()
+                if committed and offset != expected[partition] and _skips(
+                    consumer, topic, partition, expected[partition], offset
+                ):
+                    return TRANSACTIONAL
+                expected[partition] = offset + 1
+                at_end[partition] = False
+                by_partition[partition].append(_record(message, topic, value_deserializer))
+                count += 1
+            if count >= min_records and all(at_end.values()):
+                break
+            if time.monotonic() >= deadline:
+                break
+    finally:
+        consumer.close()
+    return [record for partition in partitions for record in by_partition[partition]]
+
+
+def _skips(consumer: Consumer, topic: str, partition: int, expected: int | None,
+           offset: int) -> bool:
+    """Whether the next record (or the end) at ``offset`` skips offsets: against the
+    offset after the last record, or for the first one the log start offset that Fetch
+    answers carry (KIP-107's LogStartOffset; unknown counts as a skip)."""
+    if expected is None:
+        start, _end = consumer.get_watermark_offsets(
+            TopicPartition(topic, partition), cached=True)
+        return bool(start < 0 or offset != start)
+    return offset != expected
+
+
+def _record(message: Any, topic: str, value_deserializer: ValueDeserializer | None,
+            _new: Any = object.__new__) -> Record:
+    """A Record from a confluent-kafka Message, decoded as
+    :func:`~.records.record_from` decodes kafka-python's (fields set directly, for speed)."""
+    record: Record = _new(Record)
+    fields = record.__dict__
+    partition = message.partition()
+    offset = message.offset()
+    value = message.value()
+    fields["topic"] = topic
+    fields["partition"] = partition
+    fields["offset"] = offset
+    fields["key"] = decode_key(message.key())
+    if value_deserializer is None or value is None:
+        fields["value"] = decode_value(value)
+    else:
+        fields["value"] = deserialized(value, topic, partition, offset, value_deserializer)
+    headers = message.headers()
+    fields["headers"] = list(headers) if headers else []
+    kind, timestamp = message.timestamp()
+    fields["timestamp"] = timestamp if kind != _NOT_AVAILABLE else -1
+    return record
