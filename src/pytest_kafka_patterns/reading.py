@@ -315,9 +315,10 @@ def read_topic(
     parses Fetch answers in C: see ``benchmarks/read.py``), else with kafka-python;
     ``"kafka-python"`` or ``"confluent-kafka"`` choose one (``KafkaPatternsError`` when
     confluent-kafka is asked for and missing). Both give the same records: a
-    ``read_committed`` read of a log holding transactions (its offsets skip) is read with
-    kafka-python, which computes them from the batch headers librdkafka does not show
-    (see :mod:`.reading_confluent`). ``ValueError`` for an unknown ``client``.
+    ``read_committed`` read of a log holding transactions (its offsets skip), or one that
+    times out before a partition's end, is read again with kafka-python, which computes
+    them from the batch headers librdkafka does not show (see :mod:`.reading_confluent`).
+    ``ValueError`` for an unknown ``client``.
     """
     __tracebackhide__ = True
     _check_isolation(isolation_level)
@@ -332,7 +333,7 @@ def read_topic(
                 batch=MAX_POLL_RECORDS, poll_ms=POLL_MS, fetch_max_wait_ms=FETCH_MAX_WAIT_MS,
                 max_partition_fetch_bytes=MAX_PARTITION_FETCH_BYTES,
             )
-        if read != confluent.TRANSACTIONAL:
+        if read != confluent.NEEDS_LOG_SCAN:
             return read  # type: ignore[no-any-return]
     return _read_with_kafka_python(
         bootstrap_servers, topic, min_records=min_records, deadline=deadline,

@@ -11,12 +11,14 @@ ListOffsets "latest" is never asked (Tansu 0.6 answers it wrongly).
 What librdkafka cannot tell: a broker that does not hide aborted records (Tansu 0.6)
 hands them to a ``read_committed`` consumer as if committed, and librdkafka shows no batch
 headers (producer id, transactional flag) to tell them apart. So a ``read_committed`` read
-stops as soon as a partition's offsets skip (a transaction marker, or an aborted record
-a correct broker left out, or compaction) and returns :data:`TRANSACTIONAL`;
+stops as soon as a partition's offsets skip (a transaction marker, an aborted record a
+correct broker left out, or compaction) and returns :data:`NEEDS_LOG_SCAN`;
 :func:`~.reading.read_topic` then reads the topic with kafka-python, which computes the
-transactions from the log. A log without skips has no transaction markers, so none of
-its records is aborted, and an open transaction is past the last stable offset that
-ends the read: the answer is the same as kafka-python's.
+transactions from the log's batch headers. Every transaction that ended before the last
+stable offset left a marker there, and the read goes on to that offset, so a partition
+read to its end without a skip holds no aborted record; an open transaction lies past
+its last stable offset. A ``read_committed`` read that times out before a partition's
+end cannot know that of what it read, so it answers :data:`NEEDS_LOG_SCAN` too.
 """
 
 from __future__ import annotations
@@ -31,8 +33,9 @@ from .records import Record, ValueDeserializer, decode_key, decode_value, deseri
 from .waiting import poll
 
 #: Returned instead of records when a ``read_committed`` read met a partition whose
-#: offsets skip: the log holds transactions (or gaps), so kafka-python must read it.
-TRANSACTIONAL: Final = "transactional"
+#: offsets skip (the log holds transactions, or gaps), or timed out before a partition's
+#: end: only kafka-python's reader can tell aborted records apart there.
+NEEDS_LOG_SCAN: Final = "needs a log scan"
 
 _EOF = KafkaError._PARTITION_EOF
 _NOT_AVAILABLE = 0  # confluent_kafka.TIMESTAMP_NOT_AVAILABLE
@@ -94,8 +97,9 @@ def read_records(
 ) -> list[Record] | str:
     """Every record of ``topic`` by partition then offset, read until at least
     ``min_records`` arrived and every partition signalled its end, or until ``deadline``
-    (``time.monotonic()``) with what arrived; or :data:`TRANSACTIONAL` (``committed``
-    only) as soon as a partition's offsets skip.
+    (``time.monotonic()``) with what arrived; or :data:`NEEDS_LOG_SCAN` (``committed``
+    only) as soon as a partition's offsets skip, or at the deadline with a partition not
+    read to its end.
 
     ``batch``: records per ``consume`` call; ``poll_ms``: longest wait of one.
     Raises :class:`~.errors.TopicNotFound` (at once, or after waiting for the topic
@@ -113,8 +117,8 @@ def read_records(
         consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in partitions])
         by_partition: dict[int, list[Record]] = {p: [] for p in partitions}
         at_end = dict.fromkeys(partitions, False)
-        #: the offset each partition's next record must have for a committed read (None:
-        #: not known until the partition's first Fetch answer gives its log start)
+        #: the offset each partition's next record, or its end, must have for a committed
+        #: read (None: no record yet; the first may be anywhere from the log start)
         expected: dict[int, int | None] = dict.fromkeys(partitions)
         count = 0
         while True:
@@ -128,41 +132,31 @@ def read_records(
                 if error is not None:
                     if error.code() == _EOF:
                         at_end[partition] = True
-                        if committed and _skips(consumer, topic, partition,
-                                                expected[partition], message.offset()):
-                            return TRANSACTIONAL
+                        end = expected[partition]
+                        if committed and end is not None and message.offset() != end:
+                            return NEEDS_LOG_SCAN
                     elif error.fatal():
                         raise KafkaPatternsError(
                             f"read_topic: confluent-kafka failed reading {topic!r}: {error}")
                     continue  # librdkafka retries transient errors itself
                 offset = message.offset()
-                if committed and offset != expected[partition] and _skips(
-                    consumer, topic, partition, expected[partition], offset
-                ):
-                    return TRANSACTIONAL
-                expected[partition] = offset + 1
+                if committed:
+                    follows = expected[partition]
+                    if follows is not None and offset != follows:
+                        return NEEDS_LOG_SCAN
+                    expected[partition] = offset + 1
                 at_end[partition] = False
                 by_partition[partition].append(_record(message, topic, value_deserializer))
                 count += 1
             if count >= min_records and all(at_end.values()):
                 break
             if time.monotonic() >= deadline:
+                if committed and not all(at_end.values()):
+                    return NEEDS_LOG_SCAN
                 break
     finally:
         consumer.close()
     return [record for partition in partitions for record in by_partition[partition]]
-
-
-def _skips(consumer: Consumer, topic: str, partition: int, expected: int | None,
-           offset: int) -> bool:
-    """Whether the next record (or the end) at ``offset`` skips offsets: against the
-    offset after the last record, or for the first one the log start offset that Fetch
-    answers carry (KIP-107's LogStartOffset; unknown counts as a skip)."""
-    if expected is None:
-        start, _end = consumer.get_watermark_offsets(
-            TopicPartition(topic, partition), cached=True)
-        return bool(start < 0 or offset != start)
-    return offset != expected
 
 
 def _record(message: Any, topic: str, value_deserializer: ValueDeserializer | None,

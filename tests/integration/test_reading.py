@@ -342,3 +342,32 @@ def test_confluent_kafka_stops_at_an_open_transaction_by_the_last_stable_offset(
     monkeypatch.undo()
     assert [r.value for r in read_topic(kafka_bootstrap_servers, kafka_topic,
                                         client="confluent-kafka")] == ["after", "elsewhere"]
+
+
+def test_after_waiting_for_min_records_the_read_still_ends_at_the_high_watermark(
+    kafka_topic: str, kafka_producer: KafkaProducer, monkeypatch: pytest.MonkeyPatch,
+    kafka_read: Read,
+) -> None:
+    """Every partition was at its end (empty) before the records came: the read must not
+    stop at the first record of the wait, but at the new end. Two records per poll."""
+    late = later(0.3, lambda: [kafka_producer.send(kafka_topic, value={"n": n}, partition=0)
+                               for n in range(10)] and kafka_producer.flush())
+    monkeypatch.setattr(reading, "MAX_POLL_RECORDS", 2)
+    records = kafka_read(kafka_topic, min_records=1, timeout=10)
+    late.join()
+    assert [r.value["n"] for r in records] == list(range(10))
+
+
+def test_confluent_kafka_leaves_a_read_committed_timeout_to_kafka_python(
+    kafka_topic: str, kafka_producer: KafkaProducer, kafka_bootstrap_servers: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Timed out before a partition's end, librdkafka cannot show that the records it read
+    so far belong to no aborted transaction; read_uncommitted needs no such proof."""
+    pytest.importorskip("confluent_kafka")
+    kafka_producer.send(kafka_topic, value={"n": 0}, partition=0).get(10)
+    forbid_kafka_python(monkeypatch)
+    with pytest.raises(AssertionError, match="fell back to kafka-python"):
+        read_topic(kafka_bootstrap_servers, kafka_topic, timeout=0.0, client="confluent-kafka")
+    read_topic(kafka_bootstrap_servers, kafka_topic, timeout=0.0, client="confluent-kafka",
+               isolation_level="read_uncommitted")
