@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from confluent_kafka import Consumer, Producer
     from kafka import KafkaConsumer, KafkaProducer
 
-    from .reading import IsolationLevel
+    from .reading import IsolationLevel, ReadClient, ValueDeserializer
     from .records import Record
 
 #: pytest's fixture scopes (the values ``@pytest.fixture(scope=...)`` accepts).
@@ -92,6 +92,8 @@ class TopicReader(Protocol):
         min_records: int = 0,
         timeout: float = 10.0,
         isolation_level: IsolationLevel = "read_committed",
+        value_deserializer: ValueDeserializer | None = None,
+        client: ReadClient = "auto",
     ) -> list[Record]: ...
 
 

@@ -20,6 +20,8 @@ from typing import Any, Literal
 
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 
+from .config import READ_CLIENTS
+from .config import ReadClient as ReadClient
 from .errors import KafkaPatternsError, TopicNotFound
 from .records import Header as Header
 from .records import HeaderSource as HeaderSource
@@ -46,10 +48,6 @@ POLL_MS = 50
 
 IsolationLevel = Literal["read_committed", "read_uncommitted"]
 ISOLATION_LEVELS = ("read_committed", "read_uncommitted")
-#: Which client :func:`read_topic` reads with: ``auto`` is confluent-kafka when it is
-#: installed (the ``[confluent]`` extra), else kafka-python.
-ReadClient = Literal["auto", "confluent-kafka", "kafka-python"]
-READ_CLIENTS = ("auto", "confluent-kafka", "kafka-python")
 
 
 class Transactions:
