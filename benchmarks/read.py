@@ -1,4 +1,5 @@
-"""read_topic vs a raw kafka-python consumer, and the cost of each assertion.
+"""read_topic (on each client) vs raw kafka-python and confluent-kafka consumers, and the
+cost of each assertion.
 
 Starts an embedded (Tansu) broker, produces ``--records`` order events to a 3-partition
 topic, then reads them all back ``--rounds`` times with each reader, interleaved. Every
@@ -10,10 +11,15 @@ records to expect; read_topic has to find the end by Fetch high watermarks and b
 * ``raw defaults``: kafka-python's default fetch settings (CRC-32C checked in pure Python);
 * ``raw tuned``: read_topic's fetch settings (bigger fetches, no CRC check);
 * ``raw tuned+nogc``: the same with the cyclic GC paused, as read_topic does; the gap
-  between this row and read_topic is read_topic's own overhead.
+  between this row and read_topic is read_topic's own overhead;
+* ``raw confluent-kafka`` (``+nogc``): ``confluent_kafka.Consumer`` + ``assign`` +
+  ``consume(num_messages=...)``, read_topic's fetch settings, the same decoding;
+* ``read_topic kafka-python`` / ``read_topic confluent``: ``read_topic(client=...)``.
 
-Each round times every reader once; ratios are medians of the per-round pairs, by wall
-time and by this process's CPU time (steadier when the machine is shared). Then times each assertion
+Each round times every reader once; ratios (records/s relative to read_topic on
+kafka-python) are medians and ranges of the per-round pairs, by wall time and by this
+process's CPU time (all its threads: librdkafka's included; steadier when the machine is
+shared). Then times each assertion
 on the records read. Usage::
 
     python benchmarks/read.py --records 100000
@@ -135,6 +141,11 @@ def raw_confluent_read(bootstrap: str, count: int) -> list[Any]:
     return seen
 
 
+def raw_confluent_read_nogc(bootstrap: str, count: int) -> list[Any]:
+    with reading.gc_paused():
+        return raw_confluent_read(bootstrap, count)
+
+
 def raw_read_nogc(bootstrap: str, count: int) -> list[Any]:
     with reading.gc_paused():
         return raw_read(bootstrap, count, tuned=True)
@@ -167,8 +178,13 @@ def main() -> None:
                 "raw tuned": lambda: raw_read(bootstrap, args.records, tuned=True),
                 "raw tuned+nogc": lambda: raw_read_nogc(bootstrap, args.records),
                 "raw confluent-kafka": lambda: raw_confluent_read(bootstrap, args.records),
-                "read_topic": lambda: read_topic(
-                    bootstrap, TOPIC, min_records=args.records, timeout=120),
+                "raw confluent+nogc": lambda: raw_confluent_read_nogc(bootstrap, args.records),
+                "read_topic kafka-python": lambda: read_topic(
+                    bootstrap, TOPIC, min_records=args.records, timeout=120,
+                    client="kafka-python"),
+                "read_topic confluent": lambda: read_topic(
+                    bootstrap, TOPIC, min_records=args.records, timeout=120,
+                    client="confluent-kafka"),
             }
             wall: dict[str, list[float]] = {name: [] for name in readers}
             cpu: dict[str, list[float]] = {name: [] for name in readers}
@@ -183,20 +199,23 @@ def main() -> None:
                     assert len(records) == args.records, (name, len(records))
                     wall[name].append(seconds)
 
-            print(f"\n{'reader':<22}{'wall best':>10}{'median':>8}{'records/s':>11}"
-                  f"{'client CPU s':>14}")
+            print(f"\n{'reader':<26}{'records/s median (range)':>28}{'client CPU s':>14}")
             for name in readers:
-                print(f"{name:<22}{min(wall[name]):>10.2f}{statistics.median(wall[name]):>8.2f}"
-                      f"{args.records / statistics.median(wall[name]):>11,.0f}"
-                      f"{statistics.median(cpu[name]):>14.2f}")
-            print("\nratio of records/s, read_topic / raw, median of per-round pairs "
-                  "(wall; client CPU):")
-            for name in ("raw defaults", "raw tuned", "raw tuned+nogc", "raw confluent-kafka"):
-                pairs = [raw / mine for raw, mine in zip(wall[name], wall["read_topic"],
-                                                           strict=True)]
-                cpu_pairs = [raw / mine for raw, mine in zip(cpu[name], cpu["read_topic"],
-                                                               strict=True)]
-                print(f"  vs {name:<22} {statistics.median(pairs):.2f}; "
+                rates = [args.records / seconds for seconds in wall[name]]
+                spread = f"{statistics.median(rates):,.0f} ({min(rates):,.0f}-{max(rates):,.0f})"
+                print(f"{name:<26}{spread:>28}{statistics.median(cpu[name]):>14.2f}")
+            print("\nrecords/s relative to read_topic kafka-python, per-round pairs, "
+                  "median (range); client CPU median:")
+            baseline = "read_topic kafka-python"
+            for name in readers:
+                if name == baseline:
+                    continue
+                pairs = [mine / other for other, mine in zip(wall[name], wall[baseline],
+                                                             strict=True)]
+                cpu_pairs = [mine / other for other, mine in zip(cpu[name], cpu[baseline],
+                                                                 strict=True)]
+                print(f"  {name:<26} {statistics.median(pairs):.2f} "
+                      f"({min(pairs):.2f}-{max(pairs):.2f}); "
                       f"{statistics.median(cpu_pairs):.2f}")
 
             group = "bench-group"

@@ -101,7 +101,8 @@ def read_records(
     only) as soon as a partition's offsets skip, or at the deadline with a partition not
     read to its end.
 
-    ``batch``: records per ``consume`` call; ``poll_ms``: longest wait of one.
+    ``batch``: most records taken per ``consume`` call; ``poll_ms``: longest wait for
+    one when none is queued.
     Raises :class:`~.errors.TopicNotFound` (at once, or after waiting for the topic
     until ``deadline`` when ``min_records`` > 0), ``AssertionError`` naming the record
     for a value ``value_deserializer`` cannot decode, :class:`KafkaPatternsError` for a
@@ -120,12 +121,19 @@ def read_records(
         #: the offset each partition's next record, or its end, must have for a committed
         #: read (None: no record yet; the first may be anywhere from the log start)
         expected: dict[int, int | None] = dict.fromkeys(partitions)
+        #: each partition's offset after its last record read (-1: none read)
+        after = dict.fromkeys(partitions, -1)
+        tps = {p: TopicPartition(topic, p) for p in partitions}
         count = 0
         while True:
-            timeout = max(0.0, min(poll_ms / 1000, deadline - time.monotonic()))
             # Any: the stubs allow None partitions and offsets, which messages of an
-            # assigned partition never have
-            messages: list[Any] = consumer.consume(num_messages=batch, timeout=timeout)
+            # assigned partition never have. consume() blocks until ``batch`` messages
+            # or its timeout, so it only drains what is queued; poll() waits for one.
+            messages: list[Any] = consumer.consume(num_messages=batch, timeout=0)
+            if not messages:
+                timeout = max(0.0, min(poll_ms / 1000, deadline - time.monotonic()))
+                message = consumer.poll(timeout)
+                messages = [] if message is None else [message]
             for message in messages:
                 partition = message.partition()
                 error = message.error()
@@ -145,10 +153,11 @@ def read_records(
                     if follows is not None and offset != follows:
                         return NEEDS_LOG_SCAN
                     expected[partition] = offset + 1
+                after[partition] = offset + 1
                 at_end[partition] = False
                 by_partition[partition].append(_record(message, topic, value_deserializer))
                 count += 1
-            if count >= min_records and all(at_end.values()):
+            if count >= min_records and _all_at_end(consumer, tps, at_end, after):
                 break
             if time.monotonic() >= deadline:
                 if committed and not all(at_end.values()):
@@ -157,6 +166,25 @@ def read_records(
     finally:
         consumer.close()
     return [record for partition in partitions for record in by_partition[partition]]
+
+
+def _all_at_end(consumer: Consumer, tps: dict[int, TopicPartition], at_end: dict[int, bool],
+                after: dict[int, int]) -> bool:
+    """Whether every partition is read to its end: it signalled EOF, or the records read
+    reach the high watermark of its latest Fetch answer (or it has none: log start =
+    high watermark). librdkafka signals EOF only on the Fetch after the one that brought
+    the last records (one more ``fetch.wait.max.ms``); the high watermark says it at
+    once. For ``read_committed`` it is the end too: records come only from below the
+    last stable offset, which is at most the high watermark."""
+    for partition, done in at_end.items():
+        if done:
+            continue
+        start, high = consumer.get_watermark_offsets(tps[partition], cached=True)
+        last = after[partition]
+        if high < 0 or (last < high if last >= 0 else start != high):
+            return False
+        at_end[partition] = True
+    return True
 
 
 def _record(message: Any, topic: str, value_deserializer: ValueDeserializer | None,
