@@ -345,16 +345,24 @@ def test_confluent_kafka_stops_at_an_open_transaction_by_the_last_stable_offset(
 
 
 def test_after_waiting_for_min_records_the_read_still_ends_at_the_high_watermark(
-    kafka_topic: str, kafka_producer: KafkaProducer, monkeypatch: pytest.MonkeyPatch,
+    kafka_topic: str, kafka_bootstrap_servers: str, monkeypatch: pytest.MonkeyPatch,
     kafka_read: Read,
 ) -> None:
     """Every partition was at its end (empty) before the records came: the read must not
-    stop at the first record of the wait, but at the new end. Two records per poll."""
-    late = later(0.3, lambda: [kafka_producer.send(kafka_topic, value={"n": n}, partition=0)
-                               for n in range(10)] and kafka_producer.flush())
+    stop at the first record of the wait, but at the new end. Two records per poll; the
+    ten records land in one batch (one append: the high watermark goes from 0 to 10)."""
+    batching = KafkaProducer(bootstrap_servers=kafka_bootstrap_servers, linger_ms=60_000)
+
+    def send() -> None:
+        for n in range(10):
+            batching.send(kafka_topic, value=b'{"n": %d}' % n, partition=0)
+        batching.flush()
+
+    late = later(0.3, send)
     monkeypatch.setattr(reading, "MAX_POLL_RECORDS", 2)
     records = kafka_read(kafka_topic, min_records=1, timeout=10)
     late.join()
+    batching.close()
     assert [r.value["n"] for r in records] == list(range(10))
 
 
