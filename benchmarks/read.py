@@ -19,8 +19,8 @@ records to expect; read_topic has to find the end by Fetch high watermarks and b
 Each round times every reader once; ratios (records/s relative to read_topic on
 kafka-python) are medians and ranges of the per-round pairs, by wall time and by this
 process's CPU time (all its threads: librdkafka's included; steadier when the machine is
-shared). Then times each assertion
-on the records read. Usage::
+shared). Then small reads (an empty topic, 10 records) on each client, and each
+assertion on the records read. Usage::
 
     python benchmarks/read.py --records 100000
 """
@@ -132,7 +132,8 @@ def raw_confluent_read(bootstrap: str, count: int) -> list[Any]:
                      for p in sorted(partitions)])
     seen: list[Any] = []
     while len(seen) < count:
-        for message in consumer.consume(num_messages=reading.MAX_POLL_RECORDS, timeout=0.1):
+        wanted = min(reading.MAX_POLL_RECORDS, count - len(seen))  # never wait for more
+        for message in consumer.consume(num_messages=wanted, timeout=0.1):
             if message.error() is not None:
                 raise RuntimeError(message.error())
             seen.append((message, key_deserializer(message.key()),
@@ -149,6 +150,29 @@ def raw_confluent_read_nogc(bootstrap: str, count: int) -> list[Any]:
 def raw_read_nogc(bootstrap: str, count: int) -> list[Any]:
     with reading.gc_paused():
         return raw_read(bootstrap, count, tuned=True)
+
+
+def small_reads(bootstrap: str, admin: KafkaAdminClient, rounds: int) -> None:
+    """What a test mostly reads: read_topic of an empty 3-partition topic and of one with
+    10 records, on each client, interleaved; milliseconds, median (range)."""
+    create_topic(admin, "bench-empty", 3)
+    create_topic(admin, "bench-small", 3)
+    producer = KafkaProducer(bootstrap_servers=bootstrap, value_serializer=json_serializer)
+    for n in range(10):
+        producer.send("bench-small", value={"n": n}, partition=n % 3)
+    producer.flush()
+    producer.close()
+    cases = [(topic, client) for topic in ("bench-empty", "bench-small")
+             for client in ("kafka-python", "confluent-kafka")]
+    times: dict[tuple[str, str], list[float]] = {case: [] for case in cases}
+    for _ in range(rounds):
+        for topic, client in cases:
+            seconds, _records = timed(lambda: read_topic(bootstrap, topic, client=client))  # type: ignore[arg-type]  # noqa: B023
+            times[topic, client].append(seconds * 1000)
+    print(f"\n{'small read (ms)':<36}{'median (range)':>20}")
+    for (topic, client), values in times.items():
+        spread = f"{statistics.median(values):.0f} ({min(values):.0f}-{max(values):.0f})"
+        print(f"{topic + ' ' + client:<36}{spread:>20}")
 
 
 def timed(function: Callable[[], Any]) -> tuple[float, Any]:
@@ -217,6 +241,8 @@ def main() -> None:
                 print(f"  {name:<26} {statistics.median(pairs):.2f} "
                       f"({min(pairs):.2f}-{max(pairs):.2f}); "
                       f"{statistics.median(cpu_pairs):.2f}")
+
+            small_reads(bootstrap, admin, args.rounds * 3)
 
             group = "bench-group"
             committer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=group,
