@@ -23,10 +23,17 @@ end cannot know that of what it read, so it answers :data:`NEEDS_LOG_SCAN` too.
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Any, Final
 
-from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, TopicPartition
+from confluent_kafka import (
+    OFFSET_BEGINNING,
+    Consumer,
+    KafkaError,
+    KafkaException,
+    TopicPartition,
+)
 
 from .errors import KafkaPatternsError, TopicNotFound
 from .records import Record, ValueDeserializer, decode_key, decode_value, deserialized
@@ -37,6 +44,7 @@ from .waiting import poll
 #: end: only kafka-python's reader can tell aborted records apart there.
 NEEDS_LOG_SCAN: Final = "needs a log scan"
 
+LOGGER = logging.getLogger(__name__)
 _EOF = KafkaError._PARTITION_EOF
 _NOT_AVAILABLE = 0  # confluent_kafka.TIMESTAMP_NOT_AVAILABLE
 
@@ -58,6 +66,9 @@ def reader_config(
         "fetch.wait.max.ms": fetch_max_wait_ms,
         "max.partition.fetch.bytes": max_partition_fetch_bytes,
         "check.crcs": False,
+        # librdkafka's own log lines (a refused connection...) go to logging, which
+        # pytest captures, not straight to stderr
+        "logger": LOGGER,
     }
 
 
@@ -68,9 +79,15 @@ def _partitions(consumer: Consumer, topic: str, bootstrap_servers: str, deadline
     __tracebackhide__ = True
 
     def ask() -> list[int]:
-        metadata = consumer.list_topics(
-            topic, timeout=max(1.0, deadline - time.monotonic())
-        ).topics.get(topic)
+        waited = max(1.0, deadline - time.monotonic())
+        try:
+            metadata = consumer.list_topics(topic, timeout=waited).topics.get(topic)
+        except KafkaException as exc:
+            raise KafkaPatternsError(
+                f"read_topic: the broker at {bootstrap_servers} gave no metadata for "
+                f"{topic!r} within {waited:.1f} s ({exc.args[0] if exc.args else exc}). "
+                "Check that the broker runs and the address is right."
+            ) from None
         if metadata is None or metadata.error is not None:
             return []
         return sorted(metadata.partitions)
@@ -106,7 +123,7 @@ def read_records(
     Raises :class:`~.errors.TopicNotFound` (at once, or after waiting for the topic
     until ``deadline`` when ``min_records`` > 0), ``AssertionError`` naming the record
     for a value ``value_deserializer`` cannot decode, :class:`KafkaPatternsError` for a
-    fatal client error.
+    broker that gives no metadata, or a fatal client error.
     """
     __tracebackhide__ = True
     consumer = Consumer(reader_config(

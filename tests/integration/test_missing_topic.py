@@ -13,6 +13,7 @@ from typing import Literal
 import pytest
 
 from pytest_kafka_patterns import (
+    KafkaPatternsError,
     TopicNotFound,
     assert_group_caught_up,
     assert_no_more_records,
@@ -78,3 +79,13 @@ def test_an_existing_empty_topic_is_no_error(
     assert set(high_watermarks(kafka_bootstrap_servers, kafka_topic).values()) == {0}
     assert committed_offsets(kafka_bootstrap_servers, "some-group", kafka_topic) == {}
     assert_no_more_records(kafka_bootstrap_servers, kafka_topic, within=0.1)
+
+
+def test_read_topic_on_confluent_kafka_names_a_broker_that_does_not_answer() -> None:
+    """librdkafka raises a bare KafkaException(_TRANSPORT); the read names the address."""
+    pytest.importorskip("confluent_kafka")
+    started = time.monotonic()
+    with pytest.raises(KafkaPatternsError, match=r"^read_topic: the broker at 127\.0\.0\.1:1 "
+                       r"gave no metadata for 'orders' within 1\.0 s .*Check that the broker"):
+        read_topic("127.0.0.1:1", "orders", timeout=1.0, client="confluent-kafka")
+    assert time.monotonic() - started < 5.0
