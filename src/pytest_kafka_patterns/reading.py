@@ -16,6 +16,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from types import ModuleType
 from typing import Any, Literal
 
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
@@ -191,7 +192,7 @@ def _check_isolation(isolation_level: str) -> None:
         )
 
 
-def _confluent_reader() -> Any:
+def _confluent_reader() -> ModuleType | None:
     """:mod:`.reading_confluent` when confluent-kafka imports, else ``None``."""
     try:
         from . import reading_confluent
@@ -200,7 +201,7 @@ def _confluent_reader() -> Any:
     return reading_confluent
 
 
-def _pick_client(client: str) -> Any:
+def _pick_client(client: str) -> ModuleType | None:
     """The confluent-kafka reader module for ``client``, or ``None`` for kafka-python."""
     if client not in READ_CLIENTS:
         raise ValueError(f"client must be one of {', '.join(READ_CLIENTS)}, not {client!r}")
