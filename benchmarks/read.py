@@ -1,4 +1,5 @@
-"""read_topic vs a raw kafka-python consumer, and the cost of each assertion.
+"""read_topic (on each client) vs raw kafka-python and confluent-kafka consumers, and the
+cost of each assertion.
 
 Starts an embedded (Tansu) broker, produces ``--records`` order events to a 3-partition
 topic, then reads them all back ``--rounds`` times with each reader, interleaved. Every
@@ -10,11 +11,16 @@ records to expect; read_topic has to find the end by Fetch high watermarks and b
 * ``raw defaults``: kafka-python's default fetch settings (CRC-32C checked in pure Python);
 * ``raw tuned``: read_topic's fetch settings (bigger fetches, no CRC check);
 * ``raw tuned+nogc``: the same with the cyclic GC paused, as read_topic does; the gap
-  between this row and read_topic is read_topic's own overhead.
+  between this row and read_topic is read_topic's own overhead;
+* ``raw confluent-kafka`` (``+nogc``): ``confluent_kafka.Consumer`` + ``assign`` +
+  ``consume(num_messages=...)``, read_topic's fetch settings, the same decoding;
+* ``read_topic kafka-python`` / ``read_topic confluent``: ``read_topic(client=...)``.
 
-Each round times every reader once; ratios are medians of the per-round pairs, by wall
-time and by this process's CPU time (steadier when the machine is shared). Then times each assertion
-on the records read. Usage::
+Each round times every reader once; ratios (records/s relative to read_topic on
+kafka-python) are medians and ranges of the per-round pairs, by wall time and by this
+process's CPU time (all its threads: librdkafka's included; steadier when the machine is
+shared). Then small reads (an empty topic, 10 records) on each client, and each
+assertion on the records read. Usage::
 
     python benchmarks/read.py --records 100000
 """
@@ -109,9 +115,64 @@ def raw_read(bootstrap: str, count: int, tuned: bool) -> list[Any]:
     return seen
 
 
+def raw_confluent_read(bootstrap: str, count: int) -> list[Any]:
+    """confluent_kafka.Consumer: assign + consume until ``count`` records; returns the
+    decoded (key, value) pairs beside each message (a test needs both)."""
+    from confluent_kafka import OFFSET_BEGINNING, Consumer
+    from confluent_kafka import TopicPartition as ConfluentTopicPartition
+
+    consumer = Consumer({
+        "bootstrap.servers": bootstrap, "group.id": "bench-unused",
+        "enable.auto.commit": False, "enable.auto.offset.store": False,
+        "fetch.wait.max.ms": reading.FETCH_MAX_WAIT_MS,
+        "max.partition.fetch.bytes": reading.MAX_PARTITION_FETCH_BYTES,
+    })
+    partitions = consumer.list_topics(TOPIC, timeout=10).topics[TOPIC].partitions
+    consumer.assign([ConfluentTopicPartition(TOPIC, p, OFFSET_BEGINNING)
+                     for p in sorted(partitions)])
+    seen: list[Any] = []
+    while len(seen) < count:
+        wanted = min(reading.MAX_POLL_RECORDS, count - len(seen))  # never wait for more
+        for message in consumer.consume(num_messages=wanted, timeout=0.1):
+            if message.error() is not None:
+                raise RuntimeError(message.error())
+            seen.append((message, key_deserializer(message.key()),
+                         json_deserializer(message.value())))
+    consumer.close()
+    return seen
+
+
+def raw_confluent_read_nogc(bootstrap: str, count: int) -> list[Any]:
+    with reading.gc_paused():
+        return raw_confluent_read(bootstrap, count)
+
+
 def raw_read_nogc(bootstrap: str, count: int) -> list[Any]:
     with reading.gc_paused():
         return raw_read(bootstrap, count, tuned=True)
+
+
+def small_reads(bootstrap: str, admin: KafkaAdminClient, rounds: int) -> None:
+    """What a test mostly reads: read_topic of an empty 3-partition topic and of one with
+    10 records, on each client, interleaved; milliseconds, median (range)."""
+    create_topic(admin, "bench-empty", 3)
+    create_topic(admin, "bench-small", 3)
+    producer = KafkaProducer(bootstrap_servers=bootstrap, value_serializer=json_serializer)
+    for n in range(10):
+        producer.send("bench-small", value={"n": n}, partition=n % 3)
+    producer.flush()
+    producer.close()
+    cases = [(topic, client) for topic in ("bench-empty", "bench-small")
+             for client in ("kafka-python", "confluent-kafka")]
+    times: dict[tuple[str, str], list[float]] = {case: [] for case in cases}
+    for _ in range(rounds):
+        for topic, client in cases:
+            seconds, _records = timed(lambda: read_topic(bootstrap, topic, client=client))  # type: ignore[arg-type]  # noqa: B023
+            times[topic, client].append(seconds * 1000)
+    print(f"\n{'small read (ms)':<36}{'median (range)':>20}")
+    for (topic, client), values in times.items():
+        spread = f"{statistics.median(values):.0f} ({min(values):.0f}-{max(values):.0f})"
+        print(f"{topic + ' ' + client:<36}{spread:>20}")
 
 
 def timed(function: Callable[[], Any]) -> tuple[float, Any]:
@@ -140,8 +201,14 @@ def main() -> None:
                 "raw defaults": lambda: raw_read(bootstrap, args.records, tuned=False),
                 "raw tuned": lambda: raw_read(bootstrap, args.records, tuned=True),
                 "raw tuned+nogc": lambda: raw_read_nogc(bootstrap, args.records),
-                "read_topic": lambda: read_topic(
-                    bootstrap, TOPIC, min_records=args.records, timeout=120),
+                "raw confluent-kafka": lambda: raw_confluent_read(bootstrap, args.records),
+                "raw confluent+nogc": lambda: raw_confluent_read_nogc(bootstrap, args.records),
+                "read_topic kafka-python": lambda: read_topic(
+                    bootstrap, TOPIC, min_records=args.records, timeout=120,
+                    client="kafka-python"),
+                "read_topic confluent": lambda: read_topic(
+                    bootstrap, TOPIC, min_records=args.records, timeout=120,
+                    client="confluent-kafka"),
             }
             wall: dict[str, list[float]] = {name: [] for name in readers}
             cpu: dict[str, list[float]] = {name: [] for name in readers}
@@ -156,21 +223,26 @@ def main() -> None:
                     assert len(records) == args.records, (name, len(records))
                     wall[name].append(seconds)
 
-            print(f"\n{'reader':<16}{'wall best':>10}{'median':>8}{'records/s':>11}"
-                  f"{'client CPU s':>14}")
+            print(f"\n{'reader':<26}{'records/s median (range)':>28}{'client CPU s':>14}")
             for name in readers:
-                print(f"{name:<16}{min(wall[name]):>10.2f}{statistics.median(wall[name]):>8.2f}"
-                      f"{args.records / statistics.median(wall[name]):>11,.0f}"
-                      f"{statistics.median(cpu[name]):>14.2f}")
-            print("\nratio of records/s, read_topic / raw, median of per-round pairs "
-                  "(wall; client CPU):")
-            for name in ("raw defaults", "raw tuned", "raw tuned+nogc"):
-                pairs = [raw / mine for raw, mine in zip(wall[name], wall["read_topic"],
-                                                           strict=True)]
-                cpu_pairs = [raw / mine for raw, mine in zip(cpu[name], cpu["read_topic"],
-                                                               strict=True)]
-                print(f"  vs {name:<16} {statistics.median(pairs):.2f}; "
+                rates = [args.records / seconds for seconds in wall[name]]
+                spread = f"{statistics.median(rates):,.0f} ({min(rates):,.0f}-{max(rates):,.0f})"
+                print(f"{name:<26}{spread:>28}{statistics.median(cpu[name]):>14.2f}")
+            print("\nrecords/s relative to read_topic kafka-python, per-round pairs, "
+                  "median (range); client CPU median:")
+            baseline = "read_topic kafka-python"
+            for name in readers:
+                if name == baseline:
+                    continue
+                pairs = [mine / other for other, mine in zip(wall[name], wall[baseline],
+                                                             strict=True)]
+                cpu_pairs = [mine / other for other, mine in zip(cpu[name], cpu[baseline],
+                                                                 strict=True)]
+                print(f"  {name:<26} {statistics.median(pairs):.2f} "
+                      f"({min(pairs):.2f}-{max(pairs):.2f}); "
                       f"{statistics.median(cpu_pairs):.2f}")
+
+            small_reads(bootstrap, admin, args.rounds * 3)
 
             group = "bench-group"
             committer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=group,

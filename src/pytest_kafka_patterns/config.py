@@ -11,13 +11,17 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from .errors import ConfigError
 
 KAFKA_BACKENDS = ("auto", "embedded", "docker", "local", "apache", "cluster", "external")
 REDIS_BACKENDS = ("auto", "process", "docker", "external")
 SCHEMA_REGISTRY_BACKENDS = ("auto", "mock", "external")
+#: Clients ``read_topic`` / ``kafka_read`` can read with (see reading.read_topic): ``auto``
+#: is confluent-kafka when it is installed (the ``[confluent]`` extra), else kafka-python.
+ReadClient = Literal["auto", "confluent-kafka", "kafka-python"]
+READ_CLIENTS: tuple[ReadClient, ...] = ("auto", "confluent-kafka", "kafka-python")
 
 DEFAULT_KAFKA_IMAGE = "apache/kafka:3.9.1"
 DEFAULT_REDIS_IMAGE = "redis:7-alpine"
@@ -107,6 +111,11 @@ OPTIONS: tuple[Option, ...] = (
     Option("schema_registry_url", "--schema-registry-url", "PYTEST_SCHEMA_REGISTRY_URL",
            "http(s)://host:port of an existing Confluent-API Schema Registry (external "
            "schema registry backend)."),
+    Option("kafka_read_client", "--kafka-read-client", "PYTEST_KAFKA_READ_CLIENT",
+           "Client the kafka_read fixture reads topics with: auto (confluent-kafka when "
+           "the [confluent] extra is installed, it is faster; else kafka-python), "
+           "confluent-kafka, kafka-python. Same records either way.",
+           default="auto", choices=READ_CLIENTS),
     Option("kafka_patterns_seed", "--kafka-patterns-seed", "PYTEST_KAFKA_PATTERNS_SEED",
            "Seed for the order-event factories (factory-boy, Faker); default: random, "
            "shown in the header.", kind=int),
@@ -190,6 +199,8 @@ class Settings:
     schema_registry: SchemaRegistrySettings = field(default_factory=SchemaRegistrySettings)
     seed: int | None = None
     """Seed for the event factories; ``None`` means pick one at random."""
+    read_client: ReadClient = "auto"
+    """The client ``kafka_read`` reads with: one of :data:`READ_CLIENTS`."""
     sources: Mapping[str, str] = field(default_factory=dict)
     """For each setting that is not a default: where its value came from."""
     contracts_report: Path | None = None
@@ -258,6 +269,7 @@ def resolve(
             url=values["schema_registry_url"],
         ),
         seed=values["kafka_patterns_seed"],
+        read_client=values["kafka_read_client"],
         sources=sources,
         contracts_report=Path(values["kafka_contracts_report"]).expanduser()
         if values["kafka_contracts_report"] else None,

@@ -117,15 +117,17 @@ def kafka_patterns_seed(request: pytest.FixtureRequest) -> int:
 
 
 @pytest.fixture
-def kafka_read(kafka_bootstrap_servers: str) -> TopicReader:
+def kafka_read(kafka_bootstrap_servers: str, request: pytest.FixtureRequest) -> TopicReader:
     """``kafka_read(topic, *, min_records=0, timeout=10.0, isolation_level="read_committed")
     -> list[Record]`` on the session broker: every record of the topic, by partition then
     offset, as a ``read_committed`` consumer sees them (no aborted records) unless
-    ``isolation_level="read_uncommitted"``."""
+    ``isolation_level="read_uncommitted"``. Reads with the client ``--kafka-read-client``
+    names (``client=`` overrides it per call)."""
     import_kafka()  # first, quietly (see ._kafka_quiet)
     from .reading import read_topic
 
-    return partial(read_topic, kafka_bootstrap_servers)
+    return partial(read_topic, kafka_bootstrap_servers,
+                   client=settings_of(request.config).read_client)
 
 
 @pytest.fixture

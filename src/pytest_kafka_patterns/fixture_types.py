@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from confluent_kafka.aio import AIOConsumer, AIOProducer
     from kafka import KafkaConsumer, KafkaProducer
 
-    from .reading import IsolationLevel
+    from .reading import IsolationLevel, ReadClient, ValueDeserializer
     from .records import Record
 
 #: pytest's fixture scopes (the values ``@pytest.fixture(scope=...)`` accepts).
@@ -109,6 +109,8 @@ class TopicReader(Protocol):
         min_records: int = 0,
         timeout: float = 10.0,
         isolation_level: IsolationLevel = "read_committed",
+        value_deserializer: ValueDeserializer | None = None,
+        client: ReadClient = "auto",
     ) -> list[Record]: ...
 
 

@@ -16,10 +16,13 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from types import ModuleType
 from typing import Any, Literal
 
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 
+from .config import READ_CLIENTS
+from .config import ReadClient as ReadClient
 from .errors import KafkaPatternsError, TopicNotFound
 from .records import Header as Header
 from .records import HeaderSource as HeaderSource
@@ -189,6 +192,31 @@ def _check_isolation(isolation_level: str) -> None:
         )
 
 
+def _confluent_reader() -> ModuleType | None:
+    """:mod:`.reading_confluent` when confluent-kafka imports, else ``None``."""
+    try:
+        from . import reading_confluent
+    except ImportError:
+        return None
+    return reading_confluent
+
+
+def _pick_client(client: str) -> ModuleType | None:
+    """The confluent-kafka reader module for ``client``, or ``None`` for kafka-python."""
+    if client not in READ_CLIENTS:
+        raise ValueError(f"client must be one of {', '.join(READ_CLIENTS)}, not {client!r}")
+    if client == "kafka-python":
+        return None
+    module = _confluent_reader()
+    if module is None and client == "confluent-kafka":
+        raise KafkaPatternsError(
+            "read_topic(client='confluent-kafka'): confluent-kafka is not installed. "
+            "pip install 'pytest-kafka-patterns[confluent]', or pass client='auto' "
+            "(kafka-python when confluent-kafka is missing)."
+        )
+    return module
+
+
 def _reader(bootstrap_servers: str, group_id: str | None = None) -> KafkaConsumer:
     """A consumer for manual assignment only: it never joins a group or commits."""
     return KafkaConsumer(
@@ -258,6 +286,7 @@ def read_topic(
     timeout: float = 10.0,
     isolation_level: IsolationLevel = "read_committed",
     value_deserializer: ValueDeserializer | None = None,
+    client: ReadClient = "auto",
 ) -> list[Record]:
     """Every record of ``topic``, ordered by partition then offset.
 
@@ -280,11 +309,47 @@ def read_topic(
     (``bytes -> value``, e.g. ``schema_registry.deserializer()`` for Avro in the Confluent
     wire format); a value it cannot decode fails the read with an ``AssertionError``
     naming the record (``topic[partition]@offset``). Null values stay ``None``.
+
+    ``client``: ``"auto"`` reads with confluent-kafka when it is installed (librdkafka
+    parses Fetch answers in C: see ``benchmarks/read.py``), else with kafka-python;
+    ``"kafka-python"`` or ``"confluent-kafka"`` choose one (``KafkaPatternsError`` when
+    confluent-kafka is asked for and missing). Both give the same records: a
+    ``read_committed`` read of a log holding transactions (its offsets skip), or one that
+    times out before a partition's end, is read again with kafka-python, which computes
+    them from the batch headers librdkafka does not show (see :mod:`.reading_confluent`).
+    ``ValueError`` for an unknown ``client``.
     """
     __tracebackhide__ = True
     _check_isolation(isolation_level)
+    confluent = _pick_client(client)
     committed = isolation_level == "read_committed"
     deadline = time.monotonic() + timeout
+    if confluent is not None:
+        with gc_paused():
+            read = confluent.read_records(
+                bootstrap_servers, topic, min_records=min_records, deadline=deadline,
+                committed=committed, value_deserializer=value_deserializer,
+                batch=MAX_POLL_RECORDS, poll_ms=POLL_MS, fetch_max_wait_ms=FETCH_MAX_WAIT_MS,
+                max_partition_fetch_bytes=MAX_PARTITION_FETCH_BYTES,
+            )
+        if read != confluent.NEEDS_LOG_SCAN:
+            return read  # type: ignore[no-any-return]
+    return _read_with_kafka_python(
+        bootstrap_servers, topic, min_records=min_records, deadline=deadline,
+        committed=committed, value_deserializer=value_deserializer)
+
+
+def _read_with_kafka_python(
+    bootstrap_servers: str,
+    topic: str,
+    *,
+    min_records: int,
+    deadline: float,
+    committed: bool,
+    value_deserializer: ValueDeserializer | None,
+) -> list[Record]:
+    """:func:`read_topic` with kafka-python, until ``deadline`` (``time.monotonic()``)."""
+    __tracebackhide__ = True
     consumer = _reader(bootstrap_servers)
     log = _track_transactions(consumer) if committed else None
     try:

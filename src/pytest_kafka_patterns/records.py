@@ -123,20 +123,24 @@ def record_from(
     if value_deserializer is None or raw.value is None:
         fields["value"] = decode_value(raw.value)
     else:
-        fields["value"] = _deserialized(raw, value_deserializer)
+        fields["value"] = deserialized(
+            raw.value, raw.topic, raw.partition, raw.offset, value_deserializer)
     fields["headers"] = list(raw.headers) if raw.headers else []
     fields["timestamp"] = raw.timestamp if raw.timestamp is not None else -1
     return record
 
 
-
-def _deserialized(raw: Any, value_deserializer: ValueDeserializer) -> Any:
+def deserialized(
+    value: bytes, topic: str, partition: int, offset: int, value_deserializer: ValueDeserializer
+) -> Any:
+    """``value_deserializer(value)``; anything it raises becomes an ``AssertionError``
+    naming the record (``topic[partition]@offset``) and the deserializer's error."""
     __tracebackhide__ = True
     try:
-        return value_deserializer(raw.value)
+        return value_deserializer(value)
     except Exception as exc:
         name = getattr(value_deserializer, "__qualname__", repr(value_deserializer))
         raise AssertionError(
-            f"{raw.topic}[{raw.partition}]@{raw.offset}: cannot decode the value with "
+            f"{topic}[{partition}]@{offset}: cannot decode the value with "
             f"{name}: {type(exc).__name__}: {exc}"
         ) from exc

@@ -15,6 +15,7 @@ from pytest_kafka_patterns import assert_delivered, assert_ordered_by_key, read_
 from pytest_kafka_patterns.avro import SchemaRegistry, event_schema
 from pytest_kafka_patterns.contracts import check_messages, parse_contract
 from pytest_kafka_patterns.factories import order_history
+from pytest_kafka_patterns.reading import ReadClient
 
 pytest.importorskip("confluent_kafka.schema_registry.avro")
 
@@ -65,9 +66,10 @@ def test_the_assertions_still_fail_on_decoded_avro_values(
         assert_delivered(records, [*events, lost])
 
 
+@pytest.mark.parametrize("client", ["kafka-python", "confluent-kafka"])
 def test_a_record_not_in_the_wire_format_is_named(
     kafka_bootstrap_servers: str, kafka_topic_factory: Callable[..., str],
-    confluent_producer: Any, schema_registry: SchemaRegistry,
+    confluent_producer: Any, schema_registry: SchemaRegistry, client: ReadClient,
 ) -> None:
     topic = kafka_topic_factory("avro-mixed", partitions=1)
     produce_histories(confluent_producer, schema_registry, topic, users=1)
@@ -76,7 +78,7 @@ def test_a_record_not_in_the_wire_format_is_named(
     assert confluent_producer.flush(10) == 0
     with pytest.raises(AssertionError) as info:
         read_topic(kafka_bootstrap_servers, topic, min_records=5,
-                   value_deserializer=schema_registry.deserializer())
+                   value_deserializer=schema_registry.deserializer(), client=client)
     assert str(info.value).startswith(f"{topic}[0]@3: cannot decode the value with ")
     assert "first byte 0x7b, not the wire format's magic byte 0x00" in str(info.value)
 
@@ -93,14 +95,15 @@ def test_a_record_whose_schema_id_the_registry_does_not_know_is_named(
                    value_deserializer=schema_registry.deserializer())
 
 
+@pytest.mark.parametrize("client", ["kafka-python", "confluent-kafka"])
 def test_tombstones_stay_none(
     kafka_bootstrap_servers: str, kafka_topic: str, confluent_producer: Any,
-    schema_registry: SchemaRegistry,
+    schema_registry: SchemaRegistry, client: ReadClient,
 ) -> None:
     confluent_producer.produce(kafka_topic, key=b"user_0", value=None)
     assert confluent_producer.flush(10) == 0
     [record] = read_topic(kafka_bootstrap_servers, kafka_topic, min_records=1,
-                          value_deserializer=schema_registry.deserializer())
+                          value_deserializer=schema_registry.deserializer(), client=client)
     assert record.value is None
 
 

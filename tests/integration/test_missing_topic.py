@@ -4,12 +4,16 @@ helper, the topic and the broker, with the fix."""
 
 from __future__ import annotations
 
+import importlib.util
 import re
+import time
 from collections.abc import Callable
+from typing import Literal
 
 import pytest
 
 from pytest_kafka_patterns import (
+    KafkaPatternsError,
     TopicNotFound,
     assert_group_caught_up,
     assert_no_more_records,
@@ -20,13 +24,19 @@ from pytest_kafka_patterns import (
 )
 
 MISSING = "no-such-topic-anywhere"
+#: read_topic's confluent-kafka reader where the [confluent] extra is installed
+CONFLUENT = "confluent-kafka" if importlib.util.find_spec("confluent_kafka") else "kafka-python"
 
 
 def _helpers(servers: str) -> dict[str, Callable[[], object]]:
     return {
-        "read_topic": lambda: read_topic(servers, MISSING),
+        "read_topic": lambda: read_topic(servers, MISSING, client="kafka-python"),
         "read_topic(isolation_level=read_uncommitted)": lambda: read_topic(
-            servers, MISSING, isolation_level="read_uncommitted"),
+            servers, MISSING, isolation_level="read_uncommitted", client="kafka-python"),
+        "read_topic(client=confluent-kafka)": lambda: read_topic(
+            servers, MISSING, client=CONFLUENT),
+        "read_topic(client=confluent-kafka, read_uncommitted)": lambda: read_topic(
+            servers, MISSING, isolation_level="read_uncommitted", client=CONFLUENT),
         "high_watermarks": lambda: high_watermarks(servers, MISSING),
         "committed_offsets": lambda: committed_offsets(servers, "some-group", MISSING),
         "group_progress": lambda: group_progress(servers, "some-group", MISSING),
@@ -51,17 +61,31 @@ def test_the_kafka_read_fixture_raises_it_too(kafka_read: Callable[..., object])
         kafka_read(MISSING)
 
 
+@pytest.mark.parametrize("client", ["kafka-python", CONFLUENT])
 def test_read_topic_waits_for_the_topic_when_records_are_wanted(
-    kafka_bootstrap_servers: str,
+    kafka_bootstrap_servers: str, client: Literal["kafka-python", "confluent-kafka"],
 ) -> None:
+    started = time.monotonic()
     with pytest.raises(TopicNotFound, match=r"\(waited 0\.3 s for it\)"):
-        read_topic(kafka_bootstrap_servers, MISSING, min_records=1, timeout=0.3)
+        read_topic(kafka_bootstrap_servers, MISSING, min_records=1, timeout=0.3, client=client)
+    assert time.monotonic() - started >= 0.28
 
 
 def test_an_existing_empty_topic_is_no_error(
     kafka_bootstrap_servers: str, kafka_topic: str
 ) -> None:
-    assert read_topic(kafka_bootstrap_servers, kafka_topic) == []
+    assert read_topic(kafka_bootstrap_servers, kafka_topic, client="kafka-python") == []
+    assert read_topic(kafka_bootstrap_servers, kafka_topic, client=CONFLUENT) == []
     assert set(high_watermarks(kafka_bootstrap_servers, kafka_topic).values()) == {0}
     assert committed_offsets(kafka_bootstrap_servers, "some-group", kafka_topic) == {}
     assert_no_more_records(kafka_bootstrap_servers, kafka_topic, within=0.1)
+
+
+def test_read_topic_on_confluent_kafka_names_a_broker_that_does_not_answer() -> None:
+    """librdkafka raises a bare KafkaException(_TRANSPORT); the read names the address."""
+    pytest.importorskip("confluent_kafka")
+    started = time.monotonic()
+    with pytest.raises(KafkaPatternsError, match=r"^read_topic: the broker at 127\.0\.0\.1:1 "
+                       r"gave no metadata for 'orders' within 1\.0 s .*Check that the broker"):
+        read_topic("127.0.0.1:1", "orders", timeout=1.0, client="confluent-kafka")
+    assert time.monotonic() - started < 5.0

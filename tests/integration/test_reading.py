@@ -6,6 +6,7 @@ import asyncio
 import threading
 import time
 from collections.abc import Callable, Iterator
+from functools import partial
 from typing import Any
 
 import pytest
@@ -23,6 +24,21 @@ from pytest_kafka_patterns import (
 )
 
 Read = Callable[..., list[Record]]
+CLIENTS = ["kafka-python", "confluent-kafka"]
+
+
+@pytest.fixture(params=CLIENTS)
+def read_client(request: pytest.FixtureRequest) -> str:
+    """Every read_topic test runs with each client (confluent-kafka: the [confluent] extra)."""
+    if request.param == "confluent-kafka":
+        pytest.importorskip("confluent_kafka")
+    return str(request.param)
+
+
+@pytest.fixture
+def kafka_read(kafka_bootstrap_servers: str, read_client: str) -> Read:
+    """The plugin's kafka_read, on the client this run of the test reads with."""
+    return partial(read_topic, kafka_bootstrap_servers, client=read_client)
 
 
 def later(delay: float, action: Callable[[], Any]) -> threading.Thread:
@@ -189,7 +205,7 @@ def test_timeout_returns_what_arrived(
 
 def test_end_comes_from_fetch_high_watermark_not_list_offsets(
     kafka_topic: str, kafka_producer: KafkaProducer, kafka_bootstrap_servers: str,
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, kafka_read: Read,
 ) -> None:
     for n in range(7):  # several records in one batch: Tansu's ListOffsets "latest" is wrong
         kafka_producer.send(kafka_topic, value={"n": n}, partition=0)
@@ -199,14 +215,14 @@ def test_end_comes_from_fetch_high_watermark_not_list_offsets(
         raise AssertionError("end_offsets (ListOffsets latest) must not be used")
 
     monkeypatch.setattr(KafkaConsumer, "end_offsets", forbidden)
-    records = read_topic(kafka_bootstrap_servers, kafka_topic)  # min_records=0: end by HW only
+    records = kafka_read(kafka_topic)  # min_records=0: end by HW only
     assert [r.value["n"] for r in records] == list(range(7))
     assert high_watermarks(kafka_bootstrap_servers, kafka_topic) == {0: 7, 1: 0, 2: 0}
 
 
 def test_read_ends_at_the_high_watermark_not_at_the_first_poll(
-    kafka_topic: str, kafka_producer: KafkaProducer, kafka_bootstrap_servers: str,
-    monkeypatch: pytest.MonkeyPatch,
+    kafka_topic: str, kafka_producer: KafkaProducer, monkeypatch: pytest.MonkeyPatch,
+    kafka_read: Read,
 ) -> None:
     """Issue 12: with ``min_records=0`` only the high watermarks tell the read it is done.
     Polls hand over two records at a time here, so a read that stopped before every
@@ -215,7 +231,7 @@ def test_read_ends_at_the_high_watermark_not_at_the_first_poll(
         kafka_producer.send(kafka_topic, value={"n": n}, partition=n % 3)
     kafka_producer.flush()
     monkeypatch.setattr(reading, "MAX_POLL_RECORDS", 2)
-    records = read_topic(kafka_bootstrap_servers, kafka_topic)
+    records = kafka_read(kafka_topic)
     assert sorted(r.value["n"] for r in records) == list(range(12))
     assert [(r.partition, r.offset) for r in records] == [
         (p, offset) for p in range(3) for offset in range(4)]
@@ -276,3 +292,90 @@ def test_group_offsets_and_progress(
     assert p0.pending is not None and (p0.pending.offset, p0.pending.value) == (1, {"n": 1})
     assert (p1.committed, p1.lag, p1.pending) == (0, 0, None)
     assert (p2.committed, p2.lag) == (None, 0)
+
+
+def forbid_kafka_python(monkeypatch: pytest.MonkeyPatch) -> None:
+    def forbidden(*args: object, **kwargs: object) -> None:
+        raise AssertionError("read_topic fell back to kafka-python")
+
+    monkeypatch.setattr(reading, "_read_with_kafka_python", forbidden)
+
+
+def test_confluent_kafka_reads_a_log_without_transactions_by_itself(
+    kafka_topic: str, kafka_producer: KafkaProducer, kafka_bootstrap_servers: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Issue 11: with the [confluent] extra installed, ``auto`` reads with librdkafka, and
+    a log without transaction markers never needs kafka-python (both isolation levels)."""
+    pytest.importorskip("confluent_kafka")
+    for n in range(9):
+        kafka_producer.send(kafka_topic, key=f"u{n}", value={"n": n}, partition=n % 3)
+    kafka_producer.flush()
+    forbid_kafka_python(monkeypatch)
+    for isolation_level in reading.ISOLATION_LEVELS:
+        records = read_topic(kafka_bootstrap_servers, kafka_topic, min_records=9,
+                             isolation_level=isolation_level)  # type: ignore[arg-type]
+        assert [(r.partition, r.offset, r.value["n"]) for r in records] == [
+            (p, offset, p + 3 * offset) for p in range(3) for offset in range(3)]
+
+
+@pytest.mark.kafka_requires("transactions")
+def test_confluent_kafka_stops_at_an_open_transaction_by_the_last_stable_offset(
+    kafka_topic: str, transactional: KafkaProducer, kafka_producer: KafkaProducer,
+    kafka_bootstrap_servers: str, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A transaction still open has no marker yet, so the offsets do not skip: the read
+    must end at the last stable offset of the Fetch answers (KIP-98), without kafka-python."""
+    pytest.importorskip("confluent_kafka")
+    send_in_transaction(transactional, kafka_topic, b'"open"', end=None)  # 0, open
+    kafka_producer.send(kafka_topic, value="after", partition=0).get(10)  # 1
+    kafka_producer.send(kafka_topic, value="elsewhere", partition=1).get(10)
+    forbid_kafka_python(monkeypatch)
+    committed = read_topic(kafka_bootstrap_servers, kafka_topic, client="confluent-kafka")
+    assert [(r.partition, r.value) for r in committed] == [(1, "elsewhere")]
+    everything = read_topic(kafka_bootstrap_servers, kafka_topic, client="confluent-kafka",
+                            isolation_level="read_uncommitted")
+    assert [r.value for r in everything] == ["open", "after", "elsewhere"]
+    transactional.abort_transaction()  # ABORT at 2: the offsets skip now
+    with pytest.raises(AssertionError, match="fell back to kafka-python"):
+        read_topic(kafka_bootstrap_servers, kafka_topic, client="confluent-kafka")
+    monkeypatch.undo()
+    assert [r.value for r in read_topic(kafka_bootstrap_servers, kafka_topic,
+                                        client="confluent-kafka")] == ["after", "elsewhere"]
+
+
+def test_after_waiting_for_min_records_the_read_still_ends_at_the_high_watermark(
+    kafka_topic: str, kafka_bootstrap_servers: str, monkeypatch: pytest.MonkeyPatch,
+    kafka_read: Read,
+) -> None:
+    """Every partition was at its end (empty) before the records came: the read must not
+    stop at the first record of the wait, but at the new end. Two records per poll; the
+    ten records land in one batch (one append: the high watermark goes from 0 to 10)."""
+    batching = KafkaProducer(bootstrap_servers=kafka_bootstrap_servers, linger_ms=60_000)
+
+    def send() -> None:
+        for n in range(10):
+            batching.send(kafka_topic, value=b'{"n": %d}' % n, partition=0)
+        batching.flush()
+
+    late = later(0.3, send)
+    monkeypatch.setattr(reading, "MAX_POLL_RECORDS", 2)
+    records = kafka_read(kafka_topic, min_records=1, timeout=10)
+    late.join()
+    batching.close()
+    assert [r.value["n"] for r in records] == list(range(10))
+
+
+def test_confluent_kafka_leaves_a_read_committed_timeout_to_kafka_python(
+    kafka_topic: str, kafka_producer: KafkaProducer, kafka_bootstrap_servers: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Timed out before a partition's end, librdkafka cannot show that the records it read
+    so far belong to no aborted transaction; read_uncommitted needs no such proof."""
+    pytest.importorskip("confluent_kafka")
+    kafka_producer.send(kafka_topic, value={"n": 0}, partition=0).get(10)
+    forbid_kafka_python(monkeypatch)
+    with pytest.raises(AssertionError, match="fell back to kafka-python"):
+        read_topic(kafka_bootstrap_servers, kafka_topic, timeout=0.0, client="confluent-kafka")
+    read_topic(kafka_bootstrap_servers, kafka_topic, timeout=0.0, client="confluent-kafka",
+               isolation_level="read_uncommitted")

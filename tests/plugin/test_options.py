@@ -238,3 +238,24 @@ def test_the_summary_lists_services_started_by_xdist_workers(
         "*kafka-patterns services*",
         "redis_server: process * at 127.0.0.1:*, ready in *s",
     ])
+
+
+def test_kafka_read_client_chooses_what_kafka_read_reads_with(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 11: ``auto`` by default; the flag beats the ini; an unknown client is a
+    usage error naming the choices."""
+    monkeypatch.delenv("PYTEST_KAFKA_READ_CLIENT", raising=False)
+    pytester.makeini("[pytest]\nkafka_read_client = confluent-kafka\n")
+    pytester.makepyfile(
+        "def test_client(kafka_read):\n"
+        "    assert kafka_read.keywords['client'] == 'kafka-python'\n"
+    )
+    result = pytester.runpytest_inprocess("--kafka-read-client=Kafka-Python")
+    result.assert_outcomes(passed=1)
+    result = pytester.runpytest_inprocess("--kafka-read-client=librdkafka")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([
+        "*--kafka-read-client='librdkafka' is not a valid kafka_read_client; choose one of: "
+        "auto, confluent-kafka, kafka-python.*"
+    ])
