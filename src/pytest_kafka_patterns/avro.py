@@ -207,7 +207,15 @@ class SchemaRegistry:
         return encode
 
     def encode(self, topic: str, value: Any, schema: str) -> bytes:
-        """One value of ``topic`` in the wire format (see :meth:`serializer`)."""
+        """One value of ``topic`` in the wire format (see :meth:`serializer`).
+        ``TypeError`` when ``topic`` or ``schema`` is not a string (arguments swapped with
+        the serializer's ``encode(value, topic)``?)."""
+        if not isinstance(topic, str) or not isinstance(schema, str):
+            raise TypeError(
+                "SchemaRegistry.encode(topic, value, schema) takes the topic name and the "
+                f"schema as strings, got topic={type(topic).__name__}, "
+                f"schema={type(schema).__name__} (the serializer's order is "
+                "serializer(schema)(value, topic))")
         return self.serializer(schema)(value, topic)
 
     def deserializer(self) -> Callable[[bytes], Any]:

@@ -206,3 +206,10 @@ def test_the_mock_registry_is_not_shared_even_at_the_same_url(registry: SchemaRe
     other = SchemaRegistry(registry.url, "mock", new_client(registry.url))
     with pytest.raises(AvroDecodeError, match="schema id 1 is unknown to the registry"):
         other.decode(data)
+
+
+def test_encode_with_swapped_arguments_says_the_order(registry: SchemaRegistry) -> None:
+    event = OrderCreatedEventFactory()
+    with pytest.raises(TypeError, match=r"encode\(topic, value, schema\) takes the topic "
+                                        r"name and the schema as strings, got topic=dict"):
+        registry.encode(event, "orders", event_schema("order.created"))  # type: ignore[arg-type]
