@@ -362,9 +362,21 @@ def test_no_cluster_jvm_outlives_a_killed_pytest(
     run.process.wait(timeout=10)
 
     assert_gone(process_mark.alive, run.ports(), 30)
+    # The ports close before a SIGKILLed JVM has finished exiting (two CI runs caught one
+    # in that window), so wait for the processes too, with the same bound.
     # is_running() compares create times: a pid taken again by another process since
     # (CI starts thousands) is not the JVM outliving pytest.
-    assert not [jvm.pid for jvm in jvms if _still_running(jvm)]
+    if wait_until(lambda: not [jvm for jvm in jvms if _still_running(jvm)], timeout=30) is None:
+        pytest.fail("JVMs still running 30 s after their pytest was SIGKILLed: "
+                    + "; ".join(_describe(jvm) for jvm in jvms if _still_running(jvm)))
+
+
+def _describe(process: psutil.Process) -> str:
+    try:
+        return (f"pid {process.pid} {process.status()} parent {process.ppid()} "
+                f"{' '.join(process.cmdline())[-60:]}")
+    except psutil.Error as exc:
+        return f"pid {process.pid}: {exc}"
 
 
 def _still_running(process: psutil.Process) -> bool:
