@@ -253,10 +253,9 @@ def _check_consumer(helper: str, consumer: object, *, asynchronous: bool) -> Non
         raise TypeError(f"{helper} needs a confluent-kafka consumer, got "
                         f"{type(consumer).__name__}")
     if inspect.iscoroutinefunction(consume) != asynchronous:
-        other = "apoll_records" if not asynchronous else "poll_records"
-        kind = "an AIOConsumer" if not asynchronous else "a confluent_kafka.Consumer"
-        raise TypeError(f"{helper} got {kind}: use `{'await ' if other[0] == 'a' else ''}"
-                        f"{other}(consumer, ...)` for it")
+        kind, fix = (("a confluent_kafka.Consumer", "poll_records") if asynchronous
+                     else ("an AIOConsumer", "await apoll_records"))
+        raise TypeError(f"{helper} got {kind}: use `{fix}(consumer, ...)` for it")
 
 
 def _slice(deadline: float) -> float:

@@ -61,6 +61,17 @@ def start_of(pid: int) -> float | None:
         return None
 
 
+def _running(pid: int) -> bool:
+    """Whether ``pid`` is in the process table and not a zombie (one we may not inspect
+    counts as running)."""
+    try:
+        return psutil.Process(pid).status() not in _GONE
+    except (psutil.NoSuchProcess, psutil.ZombieProcess):
+        return False
+    except psutil.AccessDenied:
+        return True  # it exists and is not ours to inspect: assume it runs
+
+
 @dataclass(frozen=True)
 class ProcessId:
     """One process: its pid, when it started (see :func:`start_of`) and the boot."""
@@ -83,12 +94,7 @@ class ProcessId:
         now = start_of(self.pid)
         if now is None or abs(now - self.started) >= _SAME_START:
             return False  # gone, or the pid was recycled
-        try:
-            return psutil.Process(self.pid).status() not in _GONE
-        except (psutil.NoSuchProcess, psutil.ZombieProcess):
-            return False
-        except psutil.AccessDenied:
-            return True  # it exists and is not ours to inspect: assume it runs
+        return _running(self.pid)
 
     def maybe_alive(self) -> bool:
         """False only when this process is certainly gone: :meth:`alive`, except that an
@@ -96,12 +102,7 @@ class ProcessId:
         wrote, doubt means keep)."""
         if self.started is not None or self.boot != BOOT_ID:
             return self.alive()
-        try:
-            return psutil.Process(self.pid).status() not in _GONE
-        except (psutil.NoSuchProcess, psutil.ZombieProcess):
-            return False
-        except psutil.AccessDenied:
-            return True
+        return _running(self.pid)
 
     def to_dict(self) -> dict[str, Any]:
         return {"pid": self.pid, "started": self.started, "boot": self.boot}

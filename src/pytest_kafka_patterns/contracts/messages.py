@@ -152,10 +152,9 @@ def _avro_violations(
         return decoded, found, not found
     if not isinstance(value, Mapping):
         return value, [], True  # the JSON checks report what it is
-    event_type = contract.event_type_of(value)
-    reader = contract.avro_schemas.get(event_type) if isinstance(event_type, str) else None
+    event_type, reader, unknown = _reader_schema(contract, value)
     if reader is None:
-        return value, [_unknown_type(contract, event_type, contract.avro_schemas)], False
+        return value, [unknown], False
     found = [Violation(path, f"{problem} (Avro reader schema of {event_type})", wrong)
              for path, problem, wrong in avro_values.value_problems(reader, value)]
     return value, found, True
@@ -171,10 +170,9 @@ def _wire_violations(
         written = registry.decode(data)
     except AvroDecodeError as exc:
         return MISSING, [Violation("value", f"cannot be decoded: {exc}")]
-    event_type = contract.event_type_of(written)
-    reader = contract.avro_schemas.get(event_type) if isinstance(event_type, str) else None
+    event_type, reader, unknown = _reader_schema(contract, written)
     if reader is None:
-        return written, [_unknown_type(contract, event_type, contract.avro_schemas)]
+        return written, [unknown]
     writer = avro_values.writer_schema(registry, data)
     schema_id = int.from_bytes(data[1:5], "big")
     mode = contract.avro_compatibility
@@ -191,6 +189,14 @@ def _wire_violations(
     if found or mode == "NONE":
         return written, found
     return avro_values.decode_resolved(data, writer, reader), []
+
+
+def _reader_schema(contract: Contract, value: Any) -> tuple[Any, str | None, Violation]:
+    """``(value's event type, the contract's Avro reader schema for it or None, the
+    violation to report when there is none)``."""
+    event_type = contract.event_type_of(value)
+    reader = contract.avro_schemas.get(event_type) if isinstance(event_type, str) else None
+    return event_type, reader, _unknown_type(contract, event_type, contract.avro_schemas)
 
 
 def _unknown_type(contract: Contract, event_type: Any, schemas: Mapping[str, Any]) -> Violation:
