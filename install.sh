@@ -11,6 +11,10 @@ fi
 .venv/bin/python -m pip install --quiet --upgrade pip
 .venv/bin/python -m pip install --quiet -e '.[dev]'  # dev pulls test: every extra
 echo "installed: $(.venv/bin/python -c 'import pytest_kafka_patterns as p; print("pytest-kafka-patterns", p.__version__)')"
-# -n 4: the examples wait on the broker (fresh groups join in ~1 s on Tansu), not on the
-# CPU; four workers overlap those waits (41 s -> ~17 s here, benchmarks/examples_suite.py).
-exec .venv/bin/python -m pytest examples --kafka-backend=embedded --redis-backend=process -q -n 4
+# -n 6: the examples wait on the broker (a fresh group joins in ~1 s on Tansu), not on
+# the CPU; six workers overlap those waits (one process ~55 s -> ~15 s on 2 cores,
+# benchmarks/examples_suite.py). -p no:hypothesispytest: no example is a Hypothesis test,
+# and its plugin imports Hypothesis as each process ends
+# (docs/hypothesis-terminal-summary-import.md).
+exec .venv/bin/python -m pytest examples --kafka-backend=embedded --redis-backend=process -q \
+    -n 6 -p no:hypothesispytest

@@ -57,6 +57,10 @@ class StopWhen:
     max_messages: int | None = None
     idle_timeout: float | None = None
     stop: threading.Event = field(default_factory=threading.Event)
+    done: Callable[[], bool] | None = None
+    """Asked after each poll that handed out nothing: ``True`` ends the loop. A test's
+    "the restart has nothing left to do" is ``done=lambda: caught_up(service.consumer)``,
+    a condition, instead of an idle timeout waited out."""
 
 
 def run_loop(step: Callable[[float], int], until: StopWhen, poll_timeout: float = 0.2) -> int:
@@ -72,9 +76,32 @@ def run_loop(step: Callable[[float], int], until: StopWhen, poll_timeout: float 
         now = time.monotonic()
         if count:
             last_message = now
-        elif until.idle_timeout is not None and now - last_message >= until.idle_timeout:
+            continue
+        if until.done is not None and until.done():
+            break
+        if until.idle_timeout is not None and now - last_message >= until.idle_timeout:
             break
     return handled
+
+
+def caught_up(consumer: KafkaConsumer) -> bool:
+    """``consumer`` holds an assignment and its position on every assigned partition is
+    that partition's high watermark: nothing is left for it to read.
+
+    The high watermark is the one the last Fetch response carried
+    (``KafkaConsumer.highwater``), not ListOffsets "latest", which the embedded broker
+    (Tansu 0.6) answers wrongly after a multi-record batch. ``False`` until the consumer
+    has joined, has a position, and has fetched each partition once.
+    """
+    assigned = consumer.assignment()
+    if not assigned:
+        return False
+    for tp in assigned:
+        end = consumer.highwater(tp)
+        position = consumer.position(tp, timeout_ms=500)
+        if end is None or position is None or position < end:
+            return False
+    return True
 
 
 def offset_and_metadata(offset: int) -> OffsetAndMetadata:

@@ -14,7 +14,7 @@ import pytest
 from examples.naive.email_service import NaiveEmailService
 from examples.order_system.email_service import Email, EmailDeliveryError, EmailService
 from examples.order_system.order_service import OrderService
-from examples.order_system.runtime import Connection, StopWhen
+from examples.order_system.runtime import Connection, StopWhen, caught_up
 from pytest_kafka_patterns import assert_delivered, assert_group_caught_up, eventually
 
 ITEMS = [
@@ -133,8 +133,9 @@ def test_a_failed_send_is_redelivered_after_a_restart_where_the_guides_loses_it(
             before.close()
         after = NaiveEmailService(connection, outbox, topic, group)  # the restart
         try:
-            after.run(StopWhen(idle_timeout=2))
-            assert after.consumer.assignment(), "the restart never joined: nothing was tested"
+            # ends once it has joined and stands at the end of the topic (nothing to send)
+            after.run(StopWhen(idle_timeout=8, done=lambda: caught_up(after.consumer)))
+            assert caught_up(after.consumer), "the restart never joined: nothing was tested"
         finally:
             after.close()
         return outbox

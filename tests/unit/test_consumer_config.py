@@ -13,7 +13,8 @@ from pytest_kafka_patterns.backends.embedded import TANSU_CONSUMER_DEFAULTS
 from pytest_kafka_patterns.backends.external import KAFKA_CONSUMER_DEFAULTS
 
 #: librdkafka consumer properties (CONFIGURATION.md) our defaults may map to.
-LIBRDKAFKA_PROPERTIES = {"session.timeout.ms", "heartbeat.interval.ms", "max.poll.interval.ms"}
+LIBRDKAFKA_PROPERTIES = {"session.timeout.ms", "heartbeat.interval.ms", "max.poll.interval.ms",
+                         "fetch.wait.max.ms"}
 
 BROKERS = [
     KafkaBroker("127.0.0.1:1", "embedded", consumer_defaults=TANSU_CONSUMER_DEFAULTS),
@@ -42,6 +43,8 @@ def test_confluent_names_are_librdkafka_properties(broker: KafkaBroker, client: 
     assert set(config) <= LIBRDKAFKA_PROPERTIES
     assert config["session.timeout.ms"] == broker.consumer_defaults["session_timeout_ms"]
     assert config["heartbeat.interval.ms"] == broker.consumer_defaults["heartbeat_interval_ms"]
+    if "fetch_max_wait_ms" in broker.consumer_defaults:  # not fetch.max.wait.ms
+        assert config["fetch.wait.max.ms"] == broker.consumer_defaults["fetch_max_wait_ms"]
 
 
 def test_an_unknown_client_names_the_known_ones() -> None:

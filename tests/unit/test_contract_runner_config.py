@@ -48,6 +48,8 @@ def test_harness_timings_reach_a_confluent_runner_in_librdkafka_names(backend, v
         "session.timeout.ms": settings["session_timeout_ms"],
         "heartbeat.interval.ms": settings["heartbeat_interval_ms"],
         "auto.commit.interval.ms": settings["auto_commit_interval_ms"],
+        **({"fetch.wait.max.ms": settings["fetch_max_wait_ms"]}
+           if "fetch_max_wait_ms" in settings else {}),
     }
     assert config["session.timeout.ms"] == 1000  # the harness's, not librdkafka's 45 s
     consumer = confluent_kafka.Consumer({"bootstrap.servers": "127.0.0.1:1",

@@ -18,20 +18,25 @@ if TYPE_CHECKING:
 Client = Literal["kafka-python", "confluent", "aiokafka", "confluent-kafka"]
 
 
+#: kafka-python names whose librdkafka property is not the name with dots for underscores.
+_LIBRDKAFKA_NAMES = {"fetch_max_wait_ms": "fetch.wait.max.ms"}
+
+
 def client_config(settings: Mapping[str, Any], client: Client = "kafka-python") -> dict[str, Any]:
     """``settings`` (kafka-python keyword names, e.g. ``session_timeout_ms``) in
     ``client``'s own key names: unchanged for kafka-python and aiokafka, librdkafka
     properties for confluent-kafka (``session.timeout.ms``, ``heartbeat.interval.ms``,
-    ``auto.commit.interval.ms``: librdkafka CONFIGURATION.md). The one translation both
-    :meth:`KafkaBroker.consumer_config` and the contract runners'
-    ``RunnerConfig.consumer_config`` use.
+    ``auto.commit.interval.ms``, ``fetch.wait.max.ms``: librdkafka CONFIGURATION.md).
+    The one translation both :meth:`KafkaBroker.consumer_config` and the contract
+    runners' ``RunnerConfig.consumer_config`` use.
 
     Raises ``ValueError`` for a ``client`` not in :data:`Client`.
     """
     if client in ("kafka-python", "aiokafka"):
         return dict(settings)
     if client in ("confluent", "confluent-kafka"):
-        return {key.replace("_", "."): value for key, value in settings.items()}
+        return {_LIBRDKAFKA_NAMES.get(key, key.replace("_", ".")): value
+                for key, value in settings.items()}
     raise ValueError(
         f"consumer_config(client={client!r}): choose one of "
         + ", ".join(repr(name) for name in get_args(Client))

@@ -30,10 +30,14 @@ EXIT_HINT = (
 )
 
 #: Tansu hands a fresh group its first assignment after about max(1 s, session / 2);
-#: 2 s keeps that at the 1 s floor while leaving heartbeats ample slack.
+#: 2 s keeps that at the 1 s floor while leaving heartbeats ample slack. Tansu holds a
+#: Fetch that finds nothing for the whole ``fetch_max_wait_ms`` (the clients' default
+#: is 500 ms) and answers one that finds records at once, so 100 ms only makes "nothing
+#: left to read" known sooner (a consumer at its high watermark: 0.4 s, measured).
 TANSU_CONSUMER_DEFAULTS = {
     "session_timeout_ms": 2000,
     "heartbeat_interval_ms": 300,
+    "fetch_max_wait_ms": 100,
 }
 
 
