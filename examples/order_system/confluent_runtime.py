@@ -20,11 +20,15 @@ def caught_up(consumer: Consumer, timeout: float = 1.0) -> bool:
     assigned = consumer.assignment()
     if not assigned:
         return False
-    committed = {(tp.topic, tp.partition): tp.offset
-                 for tp in consumer.committed(assigned, timeout=timeout)}
-    for tp in consumer.position(assigned):
+    at = consumer.position(assigned)
+    if any(tp.offset == OFFSET_INVALID for tp in at):  # asked of the coordinator only then
+        committed = {(tp.topic, tp.partition): tp.offset
+                     for tp in consumer.committed(assigned, timeout=timeout)}
+        for tp in at:
+            if tp.offset == OFFSET_INVALID:
+                tp.offset = committed[(tp.topic, tp.partition)]
+    for tp in at:
         _, high = consumer.get_watermark_offsets(tp, cached=True)
-        at = tp.offset if tp.offset != OFFSET_INVALID else committed[(tp.topic, tp.partition)]
-        if high < 0 or at < 0 or at < high:
+        if high < 0 or tp.offset < 0 or tp.offset < high:
             return False
     return True

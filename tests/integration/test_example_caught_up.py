@@ -5,22 +5,27 @@ multi-record batch, which is what a producer's flush of three records makes)."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 
 import pytest
 from kafka import KafkaConsumer
 
 from examples.order_system.runtime import caught_up
+from pytest_kafka_patterns.waiting import wait_until
 
 DEADLINE = 15.0
 
 
-def until(condition: Callable[[], bool], poll: Callable[[], object]) -> None:
-    deadline = time.monotonic() + DEADLINE
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met within 15 s"
-        poll()
+def until(condition: Callable[[], bool], step: Callable[[], object]) -> None:
+    """Call ``step`` (one poll of the consumer) until ``condition`` holds, 15 s at most."""
+
+    def stepped() -> bool:
+        if condition():
+            return True
+        step()
+        return condition()
+
+    assert wait_until(stepped, DEADLINE, interval=0) is not None, "condition not met within 15 s"
 
 
 @pytest.fixture

@@ -152,9 +152,10 @@ def _avro_violations(
         return decoded, found, not found
     if not isinstance(value, Mapping):
         return value, [], True  # the JSON checks report what it is
-    event_type, reader, unknown = _reader_schema(contract, value)
-    if reader is None:
-        return value, [unknown], False
+    found_reader = _reader_schema(contract, value)
+    if isinstance(found_reader, Violation):
+        return value, [found_reader], False
+    event_type, reader = found_reader
     found = [Violation(path, f"{problem} (Avro reader schema of {event_type})", wrong)
              for path, problem, wrong in avro_values.value_problems(reader, value)]
     return value, found, True
@@ -170,9 +171,10 @@ def _wire_violations(
         written = registry.decode(data)
     except AvroDecodeError as exc:
         return MISSING, [Violation("value", f"cannot be decoded: {exc}")]
-    event_type, reader, unknown = _reader_schema(contract, written)
-    if reader is None:
-        return written, [unknown]
+    found_reader = _reader_schema(contract, written)
+    if isinstance(found_reader, Violation):
+        return written, [found_reader]
+    event_type, reader = found_reader
     writer = avro_values.writer_schema(registry, data)
     schema_id = int.from_bytes(data[1:5], "big")
     mode = contract.avro_compatibility
@@ -191,12 +193,14 @@ def _wire_violations(
     return avro_values.decode_resolved(data, writer, reader), []
 
 
-def _reader_schema(contract: Contract, value: Any) -> tuple[Any, str | None, Violation]:
-    """``(value's event type, the contract's Avro reader schema for it or None, the
-    violation to report when there is none)``."""
+def _reader_schema(contract: Contract, value: Any) -> tuple[Any, str] | Violation:
+    """``(value's event type, the contract's Avro reader schema for it)``, or the
+    violation to report when the contract has no schema for that type."""
     event_type = contract.event_type_of(value)
     reader = contract.avro_schemas.get(event_type) if isinstance(event_type, str) else None
-    return event_type, reader, _unknown_type(contract, event_type, contract.avro_schemas)
+    if reader is None:
+        return _unknown_type(contract, event_type, contract.avro_schemas)
+    return event_type, reader
 
 
 def _unknown_type(contract: Contract, event_type: Any, schemas: Mapping[str, Any]) -> Violation:
